@@ -1,0 +1,54 @@
+"""Client API keys: who is calling, and what they may do."""
+import hashlib
+import hmac
+from fnmatch import fnmatchcase
+
+from app.config import ApiKeyConfig
+from app.errors import AuthenticationFailed, PermissionDenied
+
+
+def presented_key(headers) -> str | None:
+    """The key a client sent, as `Authorization: Bearer …` or `x-api-key` (both on every surface)."""
+    authorization = headers.get("Authorization", "")
+    if authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip() or None
+    return headers.get("x-api-key") or None
+
+
+class KeyRing:
+    """The configured client keys, matched by sha256 digest in constant time."""
+
+    def __init__(self, keys: tuple):
+        self._keys = keys
+
+    def authenticate(self, key: str | None) -> ApiKeyConfig:
+        if not key:
+            raise AuthenticationFailed("Missing API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'")
+        digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).digest()
+        found = None
+        for candidate in self._keys:  # no early exit: timing does not depend on which key matched
+            if hmac.compare_digest(candidate.key_digest, digest):
+                found = candidate
+        if found is None:
+            raise AuthenticationFailed("Invalid API key")
+        return found
+
+
+def require_permission(principal: ApiKeyConfig, permission: str) -> None:
+    # admin implies usage (DESIGN.md, Access: "admin: /api/*, /oauth/*, /usage*")
+    granted = principal.permissions | ({"usage"} if "admin" in principal.permissions else set())
+    if permission not in granted:
+        raise PermissionDenied(f"API key '{principal.name}' lacks the '{permission}' permission")
+
+
+def _matches(value: str, patterns: tuple) -> bool:
+    return any(fnmatchcase(value, pattern) for pattern in patterns)
+
+
+def model_allowed(principal: ApiKeyConfig, requested: str, resolved: str) -> bool:
+    """Globs in allowed_models match the name the client used or the model it resolved to."""
+    return _matches(requested, principal.allowed_models) or _matches(resolved, principal.allowed_models)
+
+
+def provider_allowed(principal: ApiKeyConfig, provider: str) -> bool:
+    return _matches(provider, principal.allowed_providers)

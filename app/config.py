@@ -1,0 +1,309 @@
+"""Load `cortex.yaml` once at start-up into typed, immutable objects.
+
+`${VAR}` and `${VAR:-default}` are expanded in every string; the whole file is validated
+(schemas/config.py) and any problem stops start-up with the key path that is wrong.
+"""
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from marshmallow import ValidationError
+
+from schemas.config import CortexConfigSchema
+
+ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# `[${KEY}]` (as DESIGN.md writes it) is not valid YAML: in a flow sequence `{` opens a
+# mapping. References that start a flow item are quoted before a second parse.
+FLOW_ITEM_REFERENCE = re.compile(r"([\[,]\s*)(\$\{[^}\n]*\})")
+
+DEFAULT_BASE_URLS = {
+    "openai": "https://api.openai.com/v1",
+    "anthropic": "https://api.anthropic.com",
+    "mistral": "https://api.mistral.ai/v1",
+    "together": "https://api.together.xyz/v1",
+    "fireworks": "https://api.fireworks.ai/inference/v1",
+    "groq": "https://api.groq.com/openai/v1",
+    "deepseek": "https://api.deepseek.com/v1",
+    "openrouter": "https://openrouter.ai/api/v1",
+    "qwen": "https://dashscope.aliyuncs.com/compatible-mode/v1",
+    "google": "https://generativelanguage.googleapis.com/v1beta/openai",
+}
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key path."""
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str
+    port: int
+    workers: int
+    trusted_proxies: int
+    max_body_mb: float
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    database_url: str
+    encryption_key: str
+    redis_url: str
+
+
+@dataclass(frozen=True)
+class ApiKeyConfig:
+    name: str
+    key_digest: bytes  # sha256 of the key; plaintext is never kept
+    permissions: frozenset
+    rate_limit: str
+    allowed_models: tuple
+    allowed_providers: tuple
+
+
+@dataclass(frozen=True)
+class OAuthConfig:
+    client_id: str
+    client_secret: str
+    authorize_url: str
+    token_url: str
+    device_authorization_url: str
+    scopes: tuple
+    redirect_uri: str
+    allowed_redirect_origins: tuple
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    id: str
+    display_name: str
+    enabled: bool
+    aliases: tuple
+    kind: str
+    input_cost_per_mtok: float | None
+    output_cost_per_mtok: float | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    name: str
+    type: str
+    base_url: str
+    api_keys: tuple
+    missing_key_variables: tuple  # env variables that were referenced but empty
+    auth_method: str
+    oauth: OAuthConfig | None
+    api_version: str
+    headers: dict
+    timeout_secs: float
+    connect_timeout_secs: float
+    default_model: str
+    models: tuple
+
+    @property
+    def wire_format(self) -> str:
+        return "anthropic" if self.type == "anthropic" else "openai"
+
+    def model(self, model_id: str) -> ModelConfig | None:
+        return next((m for m in self.models if m.id == model_id), None)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    provider: str
+    model: str
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class VirtualModelConfig:
+    name: str
+    strategy: str
+    candidates: tuple
+
+    @property
+    def enabled_candidates(self) -> tuple:
+        return tuple(c for c in self.candidates if c.enabled)
+
+
+@dataclass(frozen=True)
+class CachingConfig:
+    auto_inject_anthropic_cache_control: bool
+    response_cache_enabled: bool
+    response_cache_ttl_secs: int
+
+
+@dataclass(frozen=True)
+class TokenRefreshConfig:
+    enabled: bool
+    refresh_threshold_secs: int
+    check_interval_secs: int
+
+
+@dataclass(frozen=True)
+class CortexConfig:
+    path: Path
+    server: ServerConfig
+    storage: StorageConfig
+    api_keys: tuple
+    providers: tuple
+    provider_patterns: dict
+    virtual_models: tuple
+    caching: CachingConfig
+    token_refresh: TokenRefreshConfig
+    rate_limit_storage_uri: str
+    secrets: tuple = field(default=(), repr=False)  # every configured secret, for log scrubbing
+
+    def provider(self, name: str) -> ProviderConfig | None:
+        return next((p for p in self.providers if p.name == name), None)
+
+
+def expand_env(value: str, environ=os.environ) -> str:
+    return ENV_REFERENCE.sub(lambda m: environ.get(m.group(1)) or (m.group(2) or ""), value)
+
+
+def _expand_tree(node, environ):
+    if isinstance(node, str):
+        return expand_env(node, environ)
+    if isinstance(node, list):
+        return [_expand_tree(item, environ) for item in node]
+    if isinstance(node, dict):
+        return {key: _expand_tree(item, environ) for key, item in node.items()}
+    return node
+
+
+def _key_path(errors, prefix="") -> list[str]:
+    """Flatten marshmallow's nested error dict into `providers[1].base_url: message` lines."""
+    lines = []
+    for key, value in errors.items():
+        if isinstance(key, int):
+            path = f"{prefix}[{key}]"
+        elif key == "_schema":
+            path = prefix or "(root)"
+        else:
+            path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            lines.extend(_key_path(value, path))
+        else:
+            lines.extend(f"{path}: {message}" for message in value)
+    return lines
+
+
+def _missing_variables(raw_template: str, environ) -> tuple:
+    return tuple(m.group(1) for m in ENV_REFERENCE.finditer(raw_template or "") if not environ.get(m.group(1)))
+
+
+def _provider(data: dict, raw: dict, index: int, environ) -> ProviderConfig:
+    base_url = (data["base_url"] or DEFAULT_BASE_URLS.get(data["type"], "")).rstrip("/")
+    if not base_url:
+        raise ConfigError(f"providers[{index}].base_url: required for type {data['type']}")
+    keys, missing = [], []
+    raw_keys = raw.get("api_keys") or []
+    for position, key in enumerate(data["api_keys"]):
+        if key:
+            keys.append(key)
+        else:
+            template = raw_keys[position] if position < len(raw_keys) else ""
+            missing.extend(_missing_variables(template if isinstance(template, str) else "", environ))
+    oauth = data["oauth"]
+    models = tuple(
+        ModelConfig(
+            id=m["id"], display_name=m["display_name"] or m["id"], enabled=m["enabled"],
+            aliases=tuple(m["aliases"]), kind=m["kind"], input_cost_per_mtok=m["input_cost_per_mtok"],
+            output_cost_per_mtok=m["output_cost_per_mtok"], created_at=m["created_at"],
+        )
+        for m in data["models"]
+    )
+    return ProviderConfig(
+        name=data["name"], type=data["type"], base_url=base_url, api_keys=tuple(keys),
+        missing_key_variables=tuple(missing), auth_method=data["auth_method"],
+        oauth=OAuthConfig(**{**oauth, "scopes": tuple(oauth["scopes"]),
+                             "allowed_redirect_origins": tuple(oauth["allowed_redirect_origins"])})
+        if oauth else None,
+        api_version=data["api_version"], headers=dict(data["headers"]), timeout_secs=data["timeout_secs"],
+        connect_timeout_secs=data["connect_timeout_secs"],
+        default_model=data["default_model"] or next((m.id for m in models if m.enabled), ""),
+        models=models,
+    )
+
+
+def _api_key(data: dict) -> ApiKeyConfig:
+    digest = (bytes.fromhex(data["key_sha256"]) if data.get("key_sha256")
+              else hashlib.sha256(data["key"].encode()).digest())
+    return ApiKeyConfig(
+        name=data["name"], key_digest=digest, permissions=frozenset(data["permissions"]),
+        rate_limit=data["rate_limit"], allowed_models=tuple(data["allowed_models"]),
+        allowed_providers=tuple(data["allowed_providers"]),
+    )
+
+
+def parse_config(raw: dict, path: Path, environ=os.environ) -> CortexConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    try:
+        data = CortexConfigSchema().load(_expand_tree(raw, environ))
+    except ValidationError as exc:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(_key_path(exc.messages))) from None
+    server = dict(data["server"])
+    for field_name, variable in (("port", "CORTEX_PORT"), ("workers", "CORTEX_WORKERS"), ("host", "CORTEX_HOST")):
+        if environ.get(variable):
+            try:
+                server[field_name] = environ[variable] if field_name == "host" else int(environ[variable])
+            except ValueError:
+                raise ConfigError(f"{variable}: not an integer: {environ[variable]!r}") from None
+    raw_providers = raw.get("providers") or []
+    providers = tuple(
+        _provider(p, raw_providers[i] if i < len(raw_providers) else {}, i, environ)
+        for i, p in enumerate(data["providers"])
+    )
+    storage = data["storage"]
+    database_url = storage["database_url"]
+    if database_url.startswith("sqlite:///") and not database_url.startswith("sqlite:////"):
+        # Relative SQLite paths are relative to the config file, not to the current directory.
+        database_url = "sqlite:///" + str((path.parent / database_url[len("sqlite:///"):]).resolve())
+    secrets = [key for p in providers for key in p.api_keys]
+    secrets += [k["key"] for k in data["api_keys"] if k.get("key")]
+    secrets += [p.oauth.client_secret for p in providers if p.oauth and p.oauth.client_secret]
+    if storage["encryption_key"]:
+        secrets.append(storage["encryption_key"])
+    return CortexConfig(
+        path=path,
+        server=ServerConfig(**server),
+        storage=StorageConfig(database_url=database_url, encryption_key=storage["encryption_key"],
+                              redis_url=storage["redis_url"]),
+        api_keys=tuple(_api_key(k) for k in data["api_keys"]),
+        providers=providers,
+        provider_patterns=dict(data["provider_patterns"]),
+        virtual_models=tuple(
+            VirtualModelConfig(name=v["name"], strategy=v["strategy"],
+                               candidates=tuple(Candidate(**c) for c in v["candidates"]))
+            for v in data["virtual_models"]
+        ),
+        caching=CachingConfig(**data["caching"]),
+        token_refresh=TokenRefreshConfig(**data["token_refresh"]),
+        rate_limit_storage_uri=data["rate_limits"]["storage_uri"],
+        secrets=tuple(s for s in secrets if len(s) >= 8),
+    )
+
+
+def config_path(explicit: str | os.PathLike | None = None) -> Path:
+    return Path(explicit or os.environ.get("CORTEX_CONFIG") or "cortex.yaml").resolve()
+
+
+def load_config(path: str | os.PathLike | None = None, environ=os.environ) -> CortexConfig:
+    resolved = config_path(path)
+    try:
+        text = resolved.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {resolved}: {exc.strerror}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        try:
+            raw = yaml.safe_load(FLOW_ITEM_REFERENCE.sub(r'\1"\2"', text))
+        except yaml.YAMLError:
+            raise ConfigError(f"{resolved}: not valid YAML: {exc}") from None
+    return parse_config(raw or {}, resolved, environ)

@@ -1,0 +1,13 @@
+"""One adapter per wire format (plus Azure's URL/auth quirk); `build_adapters` makes them per worker."""
+from app.providers.anthropic import AnthropicAdapter
+from app.providers.base import ProviderAdapter, SSEStream, UpstreamCall, UpstreamReply
+from app.providers.openai import AzureAdapter, OpenAIAdapter
+
+ADAPTERS = {"anthropic": AnthropicAdapter, "azure": AzureAdapter}
+
+
+def build_adapters(config) -> dict[str, ProviderAdapter]:
+    return {p.name: ADAPTERS.get(p.type, OpenAIAdapter)(p, config.secrets) for p in config.providers}
+
+
+__all__ = ["ProviderAdapter", "SSEStream", "UpstreamCall", "UpstreamReply", "build_adapters"]

@@ -1,0 +1,26 @@
+"""Adapter for Anthropic's Messages API."""
+from app.providers.base import ProviderAdapter, UpstreamCall
+
+DEFAULT_ANTHROPIC_VERSION = "2023-06-01"
+FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta")
+
+
+class AnthropicAdapter(ProviderAdapter):
+    wire_format = "anthropic"
+
+    def __init__(self, provider, secrets=()):
+        super().__init__(provider, secrets)
+        # base_url is the root Anthropic's SDK takes; one ending in /v1 is accepted too.
+        base = provider.base_url
+        self._root = base[:-3] if base.endswith("/v1") else base
+
+    def url(self, call: UpstreamCall) -> str:
+        return self._root + "/v1" + call.path
+
+    def auth_headers(self, key: str) -> dict:
+        return {"x-api-key": key}
+
+    def forwarded_headers(self, call: UpstreamCall) -> dict:
+        headers = {"anthropic-version": DEFAULT_ANTHROPIC_VERSION}
+        headers.update({name: call.headers[name] for name in FORWARDED_HEADERS if call.headers.get(name)})
+        return headers

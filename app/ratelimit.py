@@ -1,0 +1,78 @@
+"""Per-key rate limits with flask-limiter, instance-wide across gunicorn workers.
+
+Without a `storage_uri`/`redis_url`, counters live in `SharedCounters` (shared memory set
+up by the gunicorn master), registered with `limits` as the `cortexshm://` scheme, so a key
+with `3/minute` gets exactly 3 whatever the worker count.
+"""
+import time
+
+from flask import g
+from flask_limiter import Limiter
+from limits.storage import Storage
+
+from app.shm import SharedCounters, shared_dir
+
+
+class SharedMemoryStorage(Storage):
+    STORAGE_SCHEME = ["cortexshm"]
+
+    def __init__(self, uri: str, wrap_exceptions: bool = False, **options):
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self.counters = SharedCounters(uri[len("cortexshm://"):])
+
+    @property
+    def base_exceptions(self):
+        return (OSError, RuntimeError)
+
+    def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        return self.counters.incr(key, amount, expiry)
+
+    def get(self, key: str) -> int:
+        return self.counters.get(key)[0]
+
+    def get_expiry(self, key: str) -> float:
+        return self.counters.get(key)[1] or time.time()
+
+    def check(self) -> bool:
+        return True
+
+    def reset(self) -> int | None:
+        return self.counters.clear()
+
+    def clear(self, key: str) -> None:
+        self.counters.delete(key)
+
+
+def _principal_name() -> str:
+    return g.principal.name
+
+
+def _principal_limit() -> str:
+    return g.principal.rate_limit
+
+
+def _unlimited() -> bool:
+    principal = g.get("principal")
+    return principal is None or not principal.rate_limit
+
+
+def storage_uri(config) -> str:
+    return (config.rate_limit_storage_uri or config.storage.redis_url
+            or f"cortexshm://{shared_dir()}/ratelimit.shm")
+
+
+def init_app(app, inference_blueprints) -> Limiter:
+    """Register the limiter after authentication so limits are keyed by the caller's key."""
+    limiter = Limiter(
+        key_func=_principal_name,
+        storage_uri=storage_uri(app.extensions["cortex"].config),
+        strategy="fixed-window",
+        headers_enabled=True,
+        key_prefix="cortex",
+    )
+    # One shared scope: a key's budget covers both inference surfaces together.
+    shared = limiter.shared_limit(_principal_limit, scope="inference", exempt_when=_unlimited)
+    for blueprint in inference_blueprints:
+        shared(blueprint)
+    limiter.init_app(app)
+    return limiter

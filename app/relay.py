@@ -1,0 +1,218 @@
+"""Stream relays: upstream SSE events in, client SSE bytes out, usage captured on the way.
+
+One relay per (client format, provider format) pair. Pass-through relays parse only what
+they must (usage, the model name to echo, the end marker); translating relays drive the
+state machines of `app.translate`. All are I/O-free: the service feeds them.
+"""
+import orjson
+
+from app.errors import CortexError, UpstreamError
+from app.translate import (AnthropicStreamToOpenAI, OpenAIStreamToAnthropic, Usage, usage_from_anthropic,
+                           usage_from_openai)
+
+DONE = b"[DONE]"
+
+
+def parse_event(raw: bytes) -> tuple[str, bytes]:
+    """(event name, data) of one SSE event block; comments and unknown fields ignored."""
+    name, data = "", []
+    for line in raw.split(b"\n"):
+        if line.startswith(b"data:"):
+            data.append(line[5:].lstrip(b" ") if len(line) > 5 else b"")
+        elif line.startswith(b"event:"):
+            name = line[6:].strip().decode()
+    return name, b"\n".join(data)
+
+
+def openai_event(payload: dict) -> bytes:
+    return b"data: " + orjson.dumps(payload) + b"\n\n"
+
+
+def anthropic_event(name: str, payload: dict) -> bytes:
+    return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(payload) + b"\n\n"
+
+
+def openai_error_event(error: CortexError) -> bytes:
+    return openai_event(error.openai_body())
+
+
+def anthropic_error_event(error: CortexError) -> bytes:
+    return anthropic_event("error", error.anthropic_body())
+
+
+def _truncated() -> UpstreamError:
+    return UpstreamError("The provider's stream ended before the response was complete", retryable=False,
+                         code="upstream_stream_truncated")
+
+
+def _upstream_error_event(message: str) -> UpstreamError:
+    return UpstreamError(f"Provider error during the stream: {message}", code="upstream_stream_error")
+
+
+def _openai_chunk(data: bytes) -> dict:
+    """One upstream chunk; an `{"error": …}` chunk (how OpenAI reports mid-stream failures) raises."""
+    chunk = orjson.loads(data)
+    if "error" in chunk:
+        error = chunk["error"]
+        raise _upstream_error_event(error.get("message", str(error)) if isinstance(error, dict) else str(error))
+    return chunk
+
+
+def _has_finish_reason(chunk: dict) -> bool:
+    return any(choice.get("finish_reason") for choice in chunk.get("choices") or ())
+
+
+class Relay:
+    client_format = "openai"
+
+    def __init__(self, requested_model: str, include_usage: bool):
+        self.requested_model = requested_model
+        self.include_usage = include_usage
+        self.usage = Usage()
+        self.complete = False
+
+    def feed(self, raw: bytes) -> bytes:
+        raise NotImplementedError
+
+    def finish(self) -> bytes:
+        raise NotImplementedError
+
+    def error_event(self, error: CortexError) -> bytes:
+        return anthropic_error_event(error) if self.client_format == "anthropic" else openai_error_event(error)
+
+
+class OpenAIPassthrough(Relay):
+    """OpenAI client, OpenAI-type provider."""
+
+    def __init__(self, requested_model, include_usage):
+        super().__init__(requested_model, include_usage)
+        self._finished = False  # a finish_reason was seen
+
+    def feed(self, raw):
+        _, data = parse_event(raw)
+        if not data:
+            return b""
+        if data == DONE:
+            self.complete = True
+            return b""
+        chunk = _openai_chunk(data)
+        choices = chunk.get("choices")
+        if chunk.get("usage"):
+            self.usage = usage_from_openai(chunk["usage"])
+            if not choices and not self.include_usage:
+                return b""  # Cortex asked for this chunk; the client did not
+        self._finished = self._finished or _has_finish_reason(chunk)
+        chunk["model"] = self.requested_model
+        return openai_event(chunk)
+
+    def finish(self):
+        if not (self.complete or self._finished):
+            raise _truncated()
+        self.complete = True
+        return b"data: [DONE]\n\n"
+
+
+class AnthropicPassthrough(Relay):
+    """Anthropic client, Anthropic-type provider: events forwarded as they come."""
+
+    client_format = "anthropic"
+
+    def feed(self, raw):
+        name, data = parse_event(raw)
+        if name in ("message_start", "message_delta"):
+            event = orjson.loads(data)
+            if name == "message_start":
+                message = event.get("message", {})
+                message["model"] = self.requested_model
+                self.usage = usage_from_anthropic(message.get("usage"))
+            else:
+                self._add_output_usage(event.get("usage") or {})
+            return anthropic_event(name, event)
+        if name == "message_stop":
+            self.complete = True
+        elif name == "error":
+            error = orjson.loads(data).get("error", {})
+            raise _upstream_error_event(error.get("message", "unknown error"))
+        return raw + b"\n\n"
+
+    def _add_output_usage(self, usage: dict):
+        # message_delta carries cumulative output tokens (and, on some models, input tokens).
+        merged = {"input_tokens": self.usage.input_tokens - self.usage.cache_read_tokens
+                  - self.usage.cache_creation_tokens,
+                  "cache_read_input_tokens": self.usage.cache_read_tokens,
+                  "cache_creation_input_tokens": self.usage.cache_creation_tokens, **usage}
+        self.usage = usage_from_anthropic(merged)
+
+    def finish(self):
+        if not self.complete:
+            raise _truncated()
+        return b""
+
+
+class AnthropicToOpenAI(Relay):
+    """OpenAI client, Anthropic-type provider."""
+
+    def __init__(self, requested_model, include_usage):
+        super().__init__(requested_model, include_usage)
+        self._translator = AnthropicStreamToOpenAI(model=requested_model, include_usage=include_usage)
+
+    def feed(self, raw):
+        name, data = parse_event(raw)
+        if not data:
+            return b""
+        event = orjson.loads(data)
+        if name == "error" or event.get("type") == "error":
+            error = event.get("error", {})
+            raise _upstream_error_event(error.get("message", "unknown error"))
+        chunks = self._translator.feed(event)
+        self.usage = self._translator.usage
+        if event.get("type") == "message_stop":
+            self.complete = True
+        return b"".join(openai_event(chunk) for chunk in chunks)
+
+    def finish(self):
+        if not self.complete:
+            raise _truncated()
+        chunks = self._translator.finish()
+        self.usage = self._translator.usage
+        return b"".join(openai_event(chunk) for chunk in chunks) + b"data: [DONE]\n\n"
+
+
+class OpenAIToAnthropic(Relay):
+    """Anthropic client, OpenAI-type provider."""
+
+    client_format = "anthropic"
+
+    def __init__(self, requested_model, include_usage):
+        super().__init__(requested_model, include_usage)
+        self._translator = OpenAIStreamToAnthropic(model=requested_model)
+        self._finished = False
+
+    def feed(self, raw):
+        _, data = parse_event(raw)
+        if not data:
+            return b""
+        if data == DONE:
+            self.complete = True
+            return b""
+        chunk = _openai_chunk(data)
+        self._finished = self._finished or _has_finish_reason(chunk)
+        events = self._translator.feed(chunk)
+        self.usage = self._translator.usage
+        return b"".join(anthropic_event(name, payload) for name, payload in events)
+
+    def finish(self):
+        if not (self.complete or self._finished):
+            raise _truncated()
+        self.complete = True
+        events = self._translator.finish()
+        self.usage = self._translator.usage
+        return b"".join(anthropic_event(name, payload) for name, payload in events)
+
+
+RELAYS = {
+    ("openai", "openai"): OpenAIPassthrough,
+    ("anthropic", "anthropic"): AnthropicPassthrough,
+    ("openai", "anthropic"): AnthropicToOpenAI,
+    ("anthropic", "openai"): OpenAIToAnthropic,
+}

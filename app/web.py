@@ -1,0 +1,150 @@
+"""HTTP plumbing shared by every surface: request ids, authentication, the error handler,
+JSON/SSE responses and the request log line."""
+import logging
+import os
+import secrets
+import time
+
+import orjson
+from flask import current_app, g, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from app.auth import presented_key, require_permission
+from app.errors import (CortexError, InvalidRequest, MethodNotAllowed, NotFound, RateLimited, RequestTooLarge,
+                        scrub)
+from app.inference import CallContext
+
+log = logging.getLogger("cortex.access")
+error_log = logging.getLogger("cortex.errors")
+
+SURFACE_PREFIXES = (("/v1/", "openai"), ("/anthropic/", "anthropic"))
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def cortex():
+    return current_app.extensions["cortex"]
+
+
+def surface_of(path: str) -> str:
+    for prefix, surface in SURFACE_PREFIXES:
+        if path.startswith(prefix):
+            return surface
+    return "plain"
+
+
+def json_response(body, status: int = 200, headers: dict | None = None):
+    return current_app.response_class(orjson.dumps(body), status=status, headers=headers,
+                                      mimetype="application/json")
+
+
+def sse_response(stream, headers: dict | None = None):
+    return current_app.response_class(stream, headers={**SSE_HEADERS, **(headers or {})},
+                                      mimetype="text/event-stream")
+
+
+def render_result(result):
+    """An `InferenceResult` as a JSON or SSE response, with the route headers."""
+    if result.stream is not None:
+        return sse_response(result.stream, result.headers)
+    return json_response(result.body, headers=result.headers)
+
+
+def _flatten(messages, prefix="") -> list[str]:
+    if isinstance(messages, dict):
+        return [line for key, value in messages.items()
+                for line in _flatten(value, f"{prefix}.{key}" if prefix else str(key))]
+    return [f"{prefix}: {message}" if prefix else str(message) for message in messages]
+
+
+def load_body(schema) -> dict:
+    """The request's JSON object validated by `schema`; 400 naming the field otherwise."""
+    raw = request.get_data(cache=False)
+    if not raw:
+        raise InvalidRequest("Request body is empty: expected a JSON object", code="invalid_json")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"Request body is not valid JSON: {exc}", code="invalid_json") from None
+    return load_data(schema, body)
+
+
+def load_data(schema, data) -> dict:
+    if not isinstance(data, dict):
+        raise InvalidRequest("Expected a JSON object", code="invalid_json")
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        lines = _flatten(exc.messages)
+        first_field = lines[0].split(":", 1)[0] if lines else None
+        raise InvalidRequest("Invalid request: " + "; ".join(lines), code="invalid_value",
+                             param=first_field) from None
+
+
+def assign_request_id():
+    g.request_id = (request.headers.get("x-request-id") or "")[:128] or f"req_{secrets.token_hex(12)}"
+    g.started = time.monotonic()
+
+
+def authenticate():
+    """Check the key against the permission the matched blueprint needs; open the usage context."""
+    permission = cortex().permissions.get(request.blueprint)
+    if permission is None:
+        return
+    principal = cortex().keys.authenticate(presented_key(request.headers))
+    require_permission(principal, permission)
+    g.principal = principal
+    if permission == "inference":
+        g.call = CallContext(request_id=g.request_id, endpoint=request.path, principal=principal)
+
+
+def finish_request(response):
+    response.headers["x-request-id"] = g.get("request_id", "")
+    call = g.get("call")
+    if call is not None:
+        call.http_status = response.status_code
+        inference = cortex().inference  # the close callback runs outside the app context
+        response.call_on_close(lambda: inference.finish(call))
+    if log.isEnabledFor(logging.INFO):
+        principal = g.get("principal")
+        route = call.route if call else None
+        log.info(orjson.dumps({
+            "request_id": g.get("request_id"), "worker": os.getpid(), "method": request.method, "path": request.path,
+            "status": response.status_code, "ms": round((time.monotonic() - g.get("started", time.monotonic())) * 1000, 2),
+            "client": request.remote_addr, "key": principal.name if principal else None,
+            "provider": route.provider.name if route else None, "model": route.model if route else None,
+        }).decode())
+    return response
+
+
+def _as_cortex_error(exc: Exception) -> CortexError:
+    if isinstance(exc, CortexError):
+        return exc
+    if isinstance(exc, HTTPException):
+        if exc.code == 404:
+            return NotFound(f"Unknown route: {request.method} {request.path}")
+        if exc.code == 405:
+            return MethodNotAllowed(f"Method {request.method} is not allowed on {request.path}")
+        if exc.code == 413:
+            limit = current_app.config.get("MAX_CONTENT_LENGTH")
+            return RequestTooLarge(f"Request body exceeds the limit of {limit} bytes")
+        if exc.code == 429:
+            return RateLimited(f"Rate limit exceeded: {exc.description}")
+        if exc.code == 400:
+            return InvalidRequest(exc.description or "Bad request")
+        return CortexError(exc.description or exc.name, status=exc.code, code=exc.name.lower().replace(" ", "_"))
+    error_log.exception("unhandled error in request %s", g.get("request_id"))
+    return CortexError("Internal server error")
+
+
+def handle_error(exc: Exception):
+    """The one error handler: the surface's envelope, status and headers; secrets scrubbed."""
+    error = _as_cortex_error(exc)
+    error.message = scrub(error.message, cortex().config.secrets)
+    call = g.get("call")
+    if call is not None:
+        call.error = error
+    surface = surface_of(request.path)
+    body = (error.anthropic_body() if surface == "anthropic" else
+            error.openai_body() if surface == "openai" else error.plain_body())
+    return json_response(body, error.status, error.headers)

@@ -1,0 +1,1 @@
+"""One blueprint per API surface; each view parses, calls a service, renders."""

@@ -1,0 +1,45 @@
+"""Gunicorn settings: gevent workers, bind and worker count from cortex.yaml (env overrides).
+
+The config is validated here, in the master, so a bad file stops start-up before any
+worker forks. No preload: each worker builds its own app (sessions, store connection).
+"""
+import os
+import shutil
+import sys
+import tempfile
+
+from app.config import ConfigError, load_config
+
+try:
+    _config = load_config()
+except ConfigError as exc:
+    sys.exit(f"cortex: {exc}")
+
+bind = f"{_config.server.host}:{_config.server.port}"
+workers = _config.server.workers
+worker_class = "gevent"
+worker_connections = 10000  # concurrent streams per worker
+keepalive = 75              # longer than nginx's and most load balancers' idle timeouts
+graceful_timeout = int(os.environ.get("CORTEX_GRACEFUL_TIMEOUT", "30"))
+timeout = 60                # heartbeat only: gevent workers serve long streams regardless
+preload_app = False
+accesslog = None            # Cortex logs one structured line per request itself
+errorlog = "-"
+forwarded_allow_ips = "*" if _config.server.trusted_proxies else "127.0.0.1"
+
+
+def on_starting(server):
+    # Shared memory for instance-wide counters (rate limits, in-flight ids), created
+    # before the workers fork so they all map the same files.
+    os.environ["CORTEX_SHM_DIR"] = tempfile.mkdtemp(prefix="cortex-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+
+
+def on_exit(server):
+    shutil.rmtree(os.environ.get("CORTEX_SHM_DIR", ""), ignore_errors=True)
+
+
+def worker_exit(server, worker):
+    # Runs in the worker after its last request: flush queued usage records.
+    app = getattr(worker, "wsgi", None)
+    if app is not None and "cortex" in getattr(app, "extensions", {}):
+        app.extensions["cortex"].close()

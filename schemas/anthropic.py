@@ -1,0 +1,41 @@
+"""Schemas for the Anthropic-compatible surface (`/anthropic/v1/*`).
+
+Declared fields are validated; everything else passes through to the provider (INCLUDE).
+"""
+from marshmallow import INCLUDE, Schema, fields, validate
+
+from schemas.openai import StrictBoolean
+
+
+class AnthropicMessageSchema(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+    role = fields.String(required=True, validate=validate.OneOf(("user", "assistant")))
+    content = fields.Raw(required=True)
+
+
+class CountTokensRequestSchema(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+    model = fields.String(required=True, validate=validate.Length(min=1))
+    messages = fields.List(fields.Nested(AnthropicMessageSchema), required=True, validate=validate.Length(min=1))
+    system = fields.Raw(allow_none=True)
+    tools = fields.List(fields.Dict(), allow_none=True)
+    tool_choice = fields.Dict(allow_none=True)
+    thinking = fields.Dict(allow_none=True)
+
+
+class MessagesRequestSchema(CountTokensRequestSchema):
+    max_tokens = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    stream = StrictBoolean(allow_none=True)
+    metadata = fields.Dict(allow_none=True)
+    stop_sequences = fields.List(fields.String(), allow_none=True)
+    temperature = fields.Float(allow_none=True, validate=validate.Range(0, 1))
+    top_p = fields.Float(allow_none=True, validate=validate.Range(0, 1))
+    top_k = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0))
+
+
+MESSAGES_REQUEST = MessagesRequestSchema()
+COUNT_TOKENS_REQUEST = CountTokensRequestSchema()

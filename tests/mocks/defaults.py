@@ -1,0 +1,97 @@
+"""Default routes: the realistic answer for each endpoint when no behaviour is scripted."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Callable
+
+from . import anthropic_wire, openai_wire
+from .behaviours import Behaviour, Fail, Reply, Stream
+
+if TYPE_CHECKING:
+    from .server import RecordedRequest
+
+# Azure OpenAI puts the deployment in the path; these suffixes answer like their /v1 twins.
+_AZURE_PATH = re.compile(r"^/openai/deployments/[^/]+(/chat/completions|/embeddings|/audio/transcriptions)$")
+
+
+def _model(request: RecordedRequest) -> str:
+    return request.json.get("model") or request.deployment or "mock-model"
+
+
+def _chat_completions(request: RecordedRequest, models: list[str]) -> Behaviour:
+    if request.json.get("stream"):
+        return Stream(openai_wire.chat_completion_chunks(request.json, _model(request)))
+    return Reply(openai_wire.chat_completion(request.json, _model(request)))
+
+
+def _messages(request: RecordedRequest, models: list[str]) -> Behaviour:
+    if request.json.get("stream"):
+        return Stream(anthropic_wire.message_events(request.json, _model(request)))
+    return Reply(anthropic_wire.message(request.json, _model(request)))
+
+
+def _count_tokens(request: RecordedRequest, models: list[str]) -> Behaviour:
+    return Reply(anthropic_wire.count_tokens(request.json))
+
+
+def _list_models(request: RecordedRequest, models: list[str]) -> Behaviour:
+    wire = anthropic_wire if request.flavour == "anthropic" else openai_wire
+    return Reply(wire.models_list(models))
+
+
+def _embeddings(request: RecordedRequest, models: list[str]) -> Behaviour:
+    return Reply(openai_wire.embeddings(request.json, _model(request)))
+
+
+def _transcriptions(request: RecordedRequest, models: list[str]) -> Behaviour:
+    upload = request.files.get("file")
+    if upload is None:
+        return Fail(400, "Missing required parameter: 'file'.")
+    text = openai_wire.transcript_text(upload.filename, upload.size)
+    seconds = openai_wire.audio_seconds(upload.size)
+    if request.form.get("stream") == "true":
+        return Stream(openai_wire.transcription_events(text, seconds))
+    return Reply(openai_wire.transcription(request.form.get("response_format", "json"), text, seconds))
+
+
+Route = Callable[["RecordedRequest", list[str]], Behaviour]
+
+# (method, path) -> (route, whether the route needs a JSON object body)
+_ROUTES: dict[tuple[str, str], tuple[Route, bool]] = {
+    ("POST", "/v1/chat/completions"): (_chat_completions, True),
+    ("POST", "/v1/messages"): (_messages, True),
+    ("POST", "/v1/messages/count_tokens"): (_count_tokens, True),
+    ("GET", "/v1/models"): (_list_models, False),
+    ("POST", "/v1/embeddings"): (_embeddings, True),
+    ("POST", "/v1/audio/transcriptions"): (_transcriptions, False),
+}
+
+
+def _credentials_problem(request: RecordedRequest) -> Behaviour | None:
+    """The error the real API gives for missing credentials or version header, if any."""
+    if request.flavour == "anthropic":
+        # The API takes x-api-key, or a Bearer token (which the current Python SDK sends).
+        if "x-api-key" not in request.headers and "authorization" not in request.headers:
+            return Fail(401, "x-api-key header is required")
+        if request.path.startswith("/v1/messages") and "anthropic-version" not in request.headers:
+            return Fail(400, "anthropic-version: header is required")
+        return None
+    if "authorization" not in request.headers and "api-key" not in request.headers:
+        return Fail(401, "You didn't provide an API key. You need to provide your API key in an Authorization header.")
+    return None
+
+
+def default_behaviour(request: RecordedRequest, models: list[str]) -> Behaviour:
+    azure = _AZURE_PATH.match(request.path)
+    path = "/v1" + azure.group(1) if azure else request.path
+    route = _ROUTES.get((request.method, path))
+    if route is None:
+        return Fail(404, f"Invalid URL ({request.method} {request.path})")
+    problem = _credentials_problem(request)
+    if problem:
+        return problem
+    handler, needs_json = route
+    if needs_json and not isinstance(request.json, dict):
+        return Fail(400, "We could not parse the JSON body of your request.")
+    return handler(request, models)

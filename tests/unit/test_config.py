@@ -1,0 +1,78 @@
+"""cortex.yaml loading: env expansion, validation messages that name the key path."""
+import textwrap
+
+import pytest
+
+from app.config import ConfigError, expand_env, load_config, parse_config
+
+MINIMAL = {"api_keys": [{"name": "k", "key": "secret-key-123"}],
+           "providers": [{"name": "oa", "type": "openai", "api_keys": ["sk-1"]}]}
+
+
+@pytest.mark.parametrize("template, environ, expected", [
+    ("${A}", {"A": "1"}, "1"),
+    ("${A}", {}, ""),
+    ("${A:-fallback}", {}, "fallback"),
+    ("${A:-fallback}", {"A": ""}, "fallback"),
+    ("${A:-fallback}", {"A": "set"}, "set"),
+    ("x-${A}-${B:-b}", {"A": "a"}, "x-a-b"),
+    ("no references", {}, "no references"),
+])
+def test_expand_env(template, environ, expected):
+    assert expand_env(template, environ) == expected
+
+
+@pytest.mark.parametrize("patch, message", [
+    ({"providers": [{"name": "p", "type": "openai", "base_url": "ftp://x"}]}, "providers[0].base_url: not a URL"),
+    ({"providers": [{"name": "p", "type": "nope"}]}, "providers[0].type: Must be one of"),
+    ({"providers": [{"name": "p", "type": "azure"}]}, "providers[0].base_url: required for type azure"),
+    ({"server": {"port": "80"}}, "server.port: Not a valid integer"),
+    ({"server": {"colour": "blue"}}, "server.colour: Unknown field"),
+    ({"api_keys": [{"name": "k"}]}, "api_keys[0].key: set exactly one of key or key_sha256"),
+    ({"api_keys": [{"name": "k", "key": "x", "permissions": ["root"]}]}, "api_keys[0].permissions[0]: Must be one of"),
+    ({"api_keys": [{"name": "k", "key": "x", "rate_limit": "lots"}]}, "api_keys[0].rate_limit: not a rate limit"),
+    ({"virtual_models": [{"name": "v", "candidates": [{"provider": "ghost", "model": "m"}]}]},
+     "virtual_models[0].candidates[0].provider: unknown provider 'ghost'"),
+    ({"provider_patterns": {"ghost": "g/"}}, "provider_patterns.ghost: unknown provider"),
+    ({"caching": {"response_cache_ttl_secs": 0}}, "caching.response_cache_ttl_secs"),
+    ({"storage": {"database_url": "mysql://x"}}, "storage.database_url: expected sqlite"),
+])
+def test_invalid_config_names_the_key_path(tmp_path, patch, message):
+    with pytest.raises(ConfigError) as excinfo:
+        parse_config({**MINIMAL, **patch}, tmp_path / "cortex.yaml", environ={})
+    assert message in str(excinfo.value)
+
+
+def test_missing_provider_key_is_remembered_not_fatal(tmp_path):
+    path = tmp_path / "cortex.yaml"
+    # DESIGN.md writes `[${VAR}]`, which is not plain YAML; it must load anyway.
+    path.write_text(textwrap.dedent("""
+        providers:
+          - name: openai
+            type: openai
+            api_keys: [${OPENAI_TEST_KEY}, ${SECOND_TEST_KEY:-}]
+    """))
+    config = load_config(path, environ={})
+    provider = config.provider("openai")
+    assert provider.api_keys == ()
+    assert provider.missing_key_variables == ("OPENAI_TEST_KEY", "SECOND_TEST_KEY")
+    assert provider.base_url == "https://api.openai.com/v1"
+
+
+def test_env_overrides_and_relative_sqlite_path(tmp_path):
+    config = parse_config(MINIMAL, tmp_path / "cortex.yaml", environ={"CORTEX_PORT": "9001", "CORTEX_WORKERS": "3"})
+    assert (config.server.port, config.server.workers) == (9001, 3)
+    assert config.storage.database_url == f"sqlite:///{tmp_path}/cortex.db"
+
+
+def test_secrets_collected_for_scrubbing(tmp_path):
+    config = parse_config(MINIMAL, tmp_path / "c.yaml", environ={})
+    assert "secret-key-123" in config.secrets
+    assert all(len(s) >= 8 for s in config.secrets)
+
+
+def test_shipped_config_loads_without_provider_keys():
+    config = load_config("cortex.yaml", environ={})
+    assert config.server.port == 8090
+    assert [p.name for p in config.providers] == ["openai", "anthropic"]
+    assert config.provider("openai").missing_key_variables == ("OPENAI_API_KEY",)
