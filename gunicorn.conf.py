@@ -32,6 +32,11 @@ def on_starting(server):
     # Shared memory for instance-wide counters (rate limits, in-flight ids), created
     # before the workers fork so they all map the same files.
     os.environ["CORTEX_SHM_DIR"] = tempfile.mkdtemp(prefix="cortex-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    # prometheus_client's multiprocess mode: each worker writes its samples here and /metrics
+    # merges them. Set before any worker imports prometheus_client (the master never does).
+    metrics_dir = os.path.join(os.environ["CORTEX_SHM_DIR"], "metrics")
+    os.mkdir(metrics_dir)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
 
 
 def on_exit(server):
@@ -43,3 +48,7 @@ def worker_exit(server, worker):
     app = getattr(worker, "wsgi", None)
     if app is not None and "cortex" in getattr(app, "extensions", {}):
         app.extensions["cortex"].close()
+    # Here rather than in the master's child_exit: importing prometheus_client there would
+    # import ssl before the next worker's gevent patches it.
+    from prometheus_client import multiprocess  # noqa: PLC0415
+    multiprocess.mark_process_dead(worker.pid)  # its in-flight gauge leaves the live sum

@@ -1,6 +1,7 @@
 """Client API keys: who is calling, and what they may do."""
 import hashlib
 import hmac
+import ipaddress
 from fnmatch import fnmatchcase
 
 from app.config import ApiKeyConfig
@@ -39,6 +40,25 @@ def require_permission(principal: ApiKeyConfig, permission: str) -> None:
     granted = principal.permissions | ({"usage"} if "admin" in principal.permissions else set())
     if permission not in granted:
         raise PermissionDenied(f"API key '{principal.name}' lacks the '{permission}' permission")
+
+
+def is_loopback(address: str | None) -> bool:
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    return (getattr(ip, "ipv4_mapped", None) or ip).is_loopback
+
+
+def require_admin_or_loopback(keys: KeyRing, headers, remote_addr: str | None) -> ApiKeyConfig | None:
+    """An admin key, or no key at all from this machine (DESIGN.md: /metrics). A key that is
+    sent is always checked, so a wrong one is a 401 even from loopback."""
+    key = presented_key(headers)
+    if key is None and is_loopback(remote_addr):
+        return None
+    principal = keys.authenticate(key)
+    require_permission(principal, "admin")
+    return principal
 
 
 def _matches(value: str, patterns: tuple) -> bool:

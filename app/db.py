@@ -4,6 +4,7 @@ from urllib.parse import urlparse
 
 import peewee
 from playhouse.db_url import connect
+from playhouse.migrate import SchemaMigrator, migrate
 
 from app.config import StorageConfig
 
@@ -33,6 +34,7 @@ class UsageRecord(BaseModel):
     http_status = peewee.IntegerField(default=200)
     error_code = peewee.CharField(max_length=100, null=True)
     cost_usd = peewee.DoubleField(null=True)
+    audio_seconds = peewee.DoubleField(null=True)  # transcriptions billed by duration
     cached = peewee.BooleanField(default=False)
 
     class Meta:
@@ -45,7 +47,78 @@ class UsageRecord(BaseModel):
         )
 
 
-MODELS = [UsageRecord]
+class Setting(BaseModel):
+    """A runtime override of a cortex.yaml section (caching, token_refresh); wins over the file."""
+
+    section = peewee.CharField(max_length=64, primary_key=True)
+    value = peewee.TextField()  # JSON object of the overridden fields
+    updated_at = peewee.DoubleField()
+
+    class Meta:
+        table_name = "settings"
+
+
+class CachedResponse(BaseModel):
+    key = peewee.CharField(max_length=64, primary_key=True)  # sha256 of scope, route and body
+    expires_at = peewee.DoubleField(index=True)
+    stream = peewee.BooleanField()
+    body = peewee.BlobField()  # the client-format JSON body, or the SSE bytes to replay
+    provider = peewee.CharField(max_length=100)
+    model = peewee.CharField(max_length=200)
+    input_tokens = peewee.IntegerField(default=0)
+    output_tokens = peewee.IntegerField(default=0)
+
+    class Meta:
+        table_name = "response_cache"
+
+
+class OAuthToken(BaseModel):
+    """A provider login. The token set is only ever stored encrypted (app.oauth.crypto)."""
+
+    provider = peewee.CharField(max_length=100, primary_key=True)
+    ciphertext = peewee.BlobField()            # nonce + AES-256-GCM ciphertext and tag
+    expires_at = peewee.DoubleField(null=True)  # unix seconds; NULL: never expires
+    refreshable = peewee.BooleanField(default=False)
+    updated_at = peewee.DoubleField()
+    # The refresh lease: one refresher per token across workers and instances.
+    lease_until = peewee.DoubleField(default=0)
+    lease_holder = peewee.CharField(max_length=200, default="")
+    refresh_attempted_at = peewee.DoubleField(default=0)
+
+    class Meta:
+        table_name = "oauth_tokens"
+
+
+class OAuthState(BaseModel):
+    """A pending authorization-code login, found again by its single-use state token."""
+
+    state_digest = peewee.CharField(max_length=64, primary_key=True)  # sha256 hex of the state
+    provider = peewee.CharField(max_length=100)
+    ciphertext = peewee.BlobField()  # the encrypted PKCE code verifier
+    redirect_uri = peewee.TextField()           # sent to the provider; repeated in the exchange
+    redirect_url = peewee.TextField(default="")  # where the user goes afterwards (validated)
+    expires_at = peewee.DoubleField(index=True)
+
+    class Meta:
+        table_name = "oauth_states"
+
+
+class DeviceAuthorization(BaseModel):
+    """A pending RFC 8628 device login; whoever claims `next_poll_at` polls the provider next."""
+
+    provider = peewee.CharField(max_length=100, primary_key=True)
+    ciphertext = peewee.BlobField()  # the encrypted device code and PKCE verifier
+    interval = peewee.IntegerField()
+    expires_at = peewee.DoubleField()
+    next_poll_at = peewee.DoubleField()
+    status = peewee.CharField(max_length=16)  # pending | complete | expired | denied | failed
+    message = peewee.TextField(default="")
+
+    class Meta:
+        table_name = "oauth_device_authorizations"
+
+
+MODELS = [UsageRecord, Setting, CachedResponse, OAuthToken, OAuthState, DeviceAuthorization]
 
 
 def _sqlite_path(url: str) -> str:
@@ -75,6 +148,24 @@ class Store:
         self.database.bind(MODELS, bind_refs=False, bind_backrefs=False)
         with self.database.connection_context():
             self.database.create_tables(MODELS, safe=True)
+            self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Columns added to a model since the table was created (all nullable or defaulted)."""
+        migrator = SchemaMigrator.from_database(self.database)
+        for model in MODELS:
+            table = model._meta.table_name
+            existing = {column.name for column in self.database.get_columns(table)}
+            missing = [f for f in model._meta.sorted_fields if f.column_name not in existing]
+            if missing:
+                migrate(*(migrator.add_column(table, f.column_name, f) for f in missing))
+
+    def optimize(self) -> None:
+        """Refresh SQLite's planner statistics (bounded work): without them, time-window
+        aggregates over a large usage table scan whole indexes."""
+        if isinstance(self.database, peewee.SqliteDatabase):
+            self.database.execute_sql("PRAGMA analysis_limit=1000")
+            self.database.execute_sql("PRAGMA optimize")
 
     def ping(self) -> bool:
         try:

@@ -7,15 +7,25 @@ import sys
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import ratelimit, web
+from app import cli, ratelimit, web
 from app.auth import KeyRing
+from app.cache import ResponseCache
+from app.catalog import ProviderCatalog
 from app.config import CortexConfig, load_config
 from app.db import Store
+from app.embeddings import EmbeddingService
+from app.health import ProviderHealth
 from app.inference import InferenceService
+from app.inflight import InflightRegistry
+from app.metrics import Metrics
+from app.oauth import OAuthService
 from app.providers import build_adapters
 from app.routing import Router
 from app.settings import RuntimeSettings
-from app.usage import FLUSH_INTERVAL_SECS, UsageWriter
+from app.shm import SharedCounters, shared_dir
+from app.transcriptions import TranscriptionService
+from app.usage import FLUSH_INTERVAL_SECS, usage_writer
+from app.usage_query import UsageQueries
 
 
 class Cortex:
@@ -25,16 +35,30 @@ class Cortex:
         self.config = config
         self.keys = KeyRing(config.api_keys)
         self.router = Router(config)
-        self.adapters = build_adapters(config)
-        self.settings = RuntimeSettings(config)
         self.store = Store(config.storage)
-        self.usage = UsageWriter(self.store, float(os.environ.get("CORTEX_USAGE_FLUSH_SECS", FLUSH_INTERVAL_SECS)))
-        self.inference = InferenceService(self.router, self.adapters, self.settings, self.usage)
+        shared = shared_dir()
+        self.counters = SharedCounters(f"{shared}/counters.shm")
+        self.inflight = InflightRegistry(f"{shared}/inflight.shm")
+        self.settings = RuntimeSettings(config, self.store, self.counters)
+        self.oauth = OAuthService(config, self.store, self.settings, self.counters)
+        self.adapters = build_adapters(config, self.oauth)
+        self.catalog = ProviderCatalog(config, self.adapters, self.oauth)
+        self.usage = usage_writer(self.store, float(os.environ.get("CORTEX_USAGE_FLUSH_SECS", FLUSH_INTERVAL_SECS)))
+        self.cache = ResponseCache(self.store)
+        self.usage_queries = UsageQueries(self.store)
+        self.metrics = Metrics()
+        self.health = ProviderHealth(p.name for p in config.providers)  # per worker
+        self.inference = InferenceService(self.router, self.adapters, self.settings, self.usage, self.cache,
+                                          self.metrics, self.health)
+        self.embeddings = EmbeddingService(self.inference)
+        self.transcriptions = TranscriptionService(self.inference)
         self.permissions = {}  # blueprint name -> permission its routes need (None: public)
 
     def close(self):
-        """Flush queued usage and release connections; gunicorn's worker_exit calls this."""
+        """Flush queued usage and cache writes, release connections; gunicorn's worker_exit calls this."""
+        self.oauth.close()
         self.usage.close()
+        self.cache.close()
         for adapter in self.adapters.values():
             adapter.close()
 
@@ -50,7 +74,8 @@ def _configure_logging():
 
 
 def build_app(config_path=None, config: CortexConfig | None = None) -> Flask:
-    from blueprints import anthropic, health, openai  # noqa: PLC0415 - blueprints import app modules
+    from blueprints import (admin, anthropic, config as config_api, health, metrics, oauth, openai,  # noqa: PLC0415
+                            openapi, providers, usage)
 
     config = config or load_config(config_path)
     _configure_logging()
@@ -65,10 +90,17 @@ def build_app(config_path=None, config: CortexConfig | None = None) -> Flask:
     app.before_request(web.assign_request_id)
     app.before_request(web.authenticate)  # before the limiter: limits are per authenticated key
     inference_blueprints = (openai.bp, anthropic.bp)
-    for blueprint, permission in ((openai.bp, "inference"), (anthropic.bp, "inference"), (health.bp, None)):
+    surfaces = ((openai.bp, "inference"), (anthropic.bp, "inference"), (health.bp, None),
+                (admin.bp, "admin"), (config_api.bp, "admin"), (usage.bp, "usage"),
+                (metrics.bp, None),  # /metrics: admin key or loopback, checked by its blueprint
+                (providers.bp, "admin"), (oauth.bp, "admin"),
+                (oauth.callback_bp, None),  # guarded by the single-use state instead of a key
+                (openapi.bp, None))  # a schema of the routes: no data, no configuration
+    for blueprint, permission in surfaces:
         app.register_blueprint(blueprint)
         cortex.permissions[blueprint.name] = permission
     cortex.limiter = ratelimit.init_app(app, inference_blueprints)
     app.after_request(web.finish_request)
     app.register_error_handler(Exception, web.handle_error)
+    cli.init_app(app)
     return app

@@ -7,9 +7,13 @@ record is written per request.
 import logging
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Iterator
 
+import orjson
+
 from app.auth import model_allowed, provider_allowed
+from app.cache import cache_key
 from app.errors import ClientDisconnected, CortexError, InvalidRequest, PermissionDenied, UpstreamError
 from app.relay import RELAYS
 from app.routing import Resolution, Route
@@ -38,16 +42,22 @@ class CallContext:
     usage: Usage = field(default_factory=Usage)
     error: CortexError | None = None
     http_status: int = 200
+    cached: bool = False
     recorded: bool = False
+    inflight: object = None  # the request's InflightSlot, when listed in the in-flight view
 
     def served_by(self, route: Route) -> None:
         self.route = route
+        if self.inflight:
+            self.inflight.routed(route.provider.name, route.model)
 
     def chunk_sent(self) -> None:
         now = time.monotonic()
         if self.first_byte_at is None:
             self.first_byte_at = now
         self.last_chunk_at = now
+        if self.inflight:
+            self.inflight.chunk_sent()
 
     def usage_fields(self) -> dict:
         route = self.route
@@ -72,6 +82,8 @@ class CallContext:
             "http_status": self.error.status if self.error else self.http_status,
             "error_code": self.error.code if self.error else None,
             "cost_usd": cost_usd(model_config, self.usage.input_tokens, self.usage.output_tokens),
+            "audio_seconds": self.usage.audio_seconds or None,
+            "cached": self.cached,
         }
 
 
@@ -80,23 +92,35 @@ class InferenceResult:
     body: dict | None = None
     stream: Iterator[bytes] | None = None
     headers: dict = field(default_factory=dict)
+    content: bytes | None = None  # a reply passed through as the provider sent it, with its type
+    content_type: str | None = None
 
 
-def _route_headers(route: Route) -> dict:
-    return {"x-cortex-provider": route.provider.name, "x-cortex-model": route.model}
+def route_headers(route: Route, cache_key: str | None = None) -> dict:
+    headers = {"x-cortex-provider": route.provider.name, "x-cortex-model": route.model}
+    if cache_key:
+        headers["x-cortex-cache"] = "miss"
+    return headers
 
 
 class InferenceService:
-    def __init__(self, router, adapters, settings, usage_writer):
+    def __init__(self, router, adapters, settings, usage_writer, cache, metrics, health):
         self.router = router
         self.adapters = adapters
         self.settings = settings
         self.usage_writer = usage_writer
+        self.cache = cache
+        self.metrics = metrics
+        self.health = health
 
     def record(self, ctx: CallContext) -> None:
         if not ctx.recorded:
             ctx.recorded = True
-            self.usage_writer.record(**ctx.usage_fields())
+            if ctx.inflight:
+                ctx.inflight.release()
+            fields = ctx.usage_fields()
+            self.usage_writer.add(fields)
+            self.metrics.observe(ctx, fields)
 
     def finish(self, ctx: CallContext) -> None:
         """Called when the response is closed: records the call if the body never did."""
@@ -136,36 +160,94 @@ class InferenceService:
     def chat(self, ctx: CallContext, body: dict, client_format: str, client_headers: dict) -> InferenceResult:
         ctx.requested_model = body.get("model")
         ctx.stream = bool(body.get("stream"))
-        routes = self.allowed_routes(ctx, self.router.resolve(ctx.requested_model))
-        inject = self.settings.caching().auto_inject_anthropic_cache_control
-        for attempt, route in enumerate(routes, 1):
-            adapter = self.adapters[route.provider.name]
-            ctx.served_by(route)
-            call = chat_call(client_format, adapter.wire_format, body, route.model,
-                             inject_cache_control=inject, client_headers=client_headers)
-            try:
-                if ctx.stream:
-                    upstream = adapter.stream(call)
-                else:
-                    reply = adapter.send(call)
-            except UpstreamError as exc:
-                if exc.retryable and attempt < len(routes):
-                    log.warning("request %s: %s failed (%s); trying the next candidate",
-                                ctx.request_id, route.provider.name, exc.code)
-                    continue
-                raise
-            if ctx.stream:
-                relay = RELAYS[(client_format, adapter.wire_format)](ctx.requested_model,
-                                                                     client_wants_usage(client_format, body))
-                return InferenceResult(stream=self._relay(ctx, upstream, relay), headers=_route_headers(route))
-            ctx.usage = reply_usage(adapter.wire_format, reply.body)
-            return InferenceResult(body=client_chat_reply(client_format, adapter.wire_format, reply.body,
-                                                          ctx.requested_model),
-                                   headers=_route_headers(route))
-        raise AssertionError("unreachable: allowed_routes never returns an empty tuple")
+        resolution = self.router.resolve(ctx.requested_model)
+        routes = self.allowed_routes(ctx, resolution)
+        caching = self.settings.caching()
+        key = cache_key(ctx.principal.name, client_format, routes, body) if caching.response_cache_enabled else None
+        if key:
+            hit = self.cache.get(key)
+            self.metrics.observe_cache(hit is not None)
+            if hit:
+                return self._replay(ctx, hit, routes)
 
-    def _relay(self, ctx: CallContext, upstream, relay) -> Iterator[bytes]:
-        """Forward the upstream stream; any failure after the first byte becomes an error event."""
+        def open_route(route, adapter):
+            call = chat_call(client_format, adapter.wire_format, body, route.model,
+                             inject_cache_control=caching.auto_inject_anthropic_cache_control,
+                             client_headers=client_headers)
+            return adapter.stream(call) if ctx.stream else adapter.send(call)
+
+        route, answer = self.first_answer(ctx, resolution, routes, open_route)
+        adapter = self.adapters[route.provider.name]
+        headers = route_headers(route, key)
+        store = partial(self._store_in_cache, key, ctx, caching.response_cache_ttl_secs) if key else None
+        if ctx.stream:
+            relay = RELAYS[(client_format, adapter.wire_format)](ctx.requested_model,
+                                                                 client_wants_usage(client_format, body))
+            return InferenceResult(stream=self.relay(ctx, answer, relay, store), headers=headers)
+        ctx.usage = reply_usage(adapter.wire_format, answer.body)
+        client_body = client_chat_reply(client_format, adapter.wire_format, answer.body, ctx.requested_model)
+        if store:
+            store(orjson.dumps(client_body))
+        return InferenceResult(body=client_body, headers=headers)
+
+    def first_answer(self, ctx: CallContext, resolution: Resolution, routes: tuple, open_route) -> tuple:
+        """(route, answer) of the first candidate for which `open_route(route, adapter)` succeeds.
+
+        A candidate is skipped after a retryable failure (connect error, timeout, 429, 5xx: nothing
+        has reached the client yet) and, for a virtual model, while ProviderHealth keeps its
+        provider out of rotation.
+        """
+        failure = None
+        for route in routes:
+            name = route.provider.name
+            if resolution.virtual and not self.health.admit(name):
+                continue
+            if failure is not None:
+                log.warning("request %s: %s failed (%s); trying the next candidate",
+                            ctx.request_id, ctx.route.provider.name, failure.code)
+                self.metrics.observe_upstream_error(ctx.route.provider.name, failure)  # the record shows only the last
+            ctx.served_by(route)
+            try:
+                answer = open_route(route, self.adapters[name])
+            except UpstreamError as exc:
+                self.health.observe(name, exc)
+                if not exc.retryable:
+                    raise
+                failure = exc
+                continue
+            self.health.observe(name)
+            return route, answer
+        raise failure or self.health.unavailable(resolution.requested, routes)
+
+    def _store_in_cache(self, key: str, ctx: CallContext, ttl_secs: int, body: bytes) -> None:
+        self.cache.put(key, stream=ctx.stream, body=body, provider=ctx.route.provider.name, model=ctx.route.model,
+                       usage=ctx.usage, ttl_secs=ttl_secs)
+
+    def _replay(self, ctx: CallContext, hit, routes: tuple) -> InferenceResult:
+        """Answer from the cache: same body or the same SSE events, and still a usage record."""
+        route = next((r for r in routes if (r.provider.name, r.model) == (hit.provider, hit.model)), routes[0])
+        ctx.served_by(route)
+        ctx.cached = True
+        ctx.usage = Usage(input_tokens=hit.input_tokens, output_tokens=hit.output_tokens)
+        headers = {**route_headers(route), "x-cortex-cache": "hit"}
+        if not hit.stream:
+            return InferenceResult(body=orjson.loads(hit.body), headers=headers)
+        return InferenceResult(stream=self._replay_events(ctx, hit.body), headers=headers)
+
+    def _replay_events(self, ctx: CallContext, body: bytes) -> Iterator[bytes]:
+        try:
+            for event in body.split(b"\n\n")[:-1]:
+                ctx.chunk_sent()
+                yield event + b"\n\n"
+        finally:
+            self.record(ctx)
+
+    def relay(self, ctx: CallContext, upstream, relay, store=None) -> Iterator[bytes]:
+        """Forward the upstream stream; any failure after the first byte becomes an error event.
+
+        `store`, when caching, receives the whole client stream once it completed cleanly.
+        """
+        sent = [] if store else None
         try:
             for raw in upstream:
                 try:
@@ -175,10 +257,15 @@ class InferenceService:
                                         code="upstream_bad_response") from None
                 if out:
                     ctx.chunk_sent()
+                    if sent is not None:
+                        sent.append(out)
                     yield out
             tail = relay.finish()
             if tail:
                 yield tail
+            if sent is not None:
+                ctx.usage = relay.usage
+                store(b"".join(sent) + tail)
         except UpstreamError as exc:
             ctx.error = exc
             yield relay.error_event(exc)

@@ -15,6 +15,15 @@ class Route:
     model: str  # the id sent upstream
 
 
+def require_provider_types(routes, provider_types: frozenset, endpoint: str) -> None:
+    """400 unless every route's provider type serves `endpoint` (embeddings, transcriptions)."""
+    for route in routes:
+        if route.provider.type not in provider_types:
+            raise InvalidRequest(f"{endpoint} are not supported by provider '{route.provider.name}' "
+                                 f"(type {route.provider.type}); supported types: {', '.join(sorted(provider_types))}",
+                                 code="unsupported_provider", param="model")
+
+
 @dataclass(frozen=True)
 class ListedModel:
     id: str

@@ -28,35 +28,44 @@ def shared_dir() -> str:
     return path
 
 
+class MappedFile:
+    """A file mapped into memory by every process that uses it, with an exclusive lock."""
+
+    def __init__(self, path: str, size: int):
+        self.path = path
+        self.size = size
+        self._pid = None
+        self._fd = None
+        self._map = None
+
+    @property
+    def memory(self) -> mmap.mmap:
+        # flock belongs to an open file description: each process needs its own, so
+        # (re)open after a fork.
+        if self._pid != os.getpid():
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            if os.fstat(fd).st_size < self.size:
+                os.ftruncate(fd, self.size)
+            self._fd, self._map, self._pid = fd, mmap.mmap(fd, self.size), os.getpid()
+        return self._map
+
+    @contextmanager
+    def locked(self):
+        memory = self.memory
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            yield memory
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
 class SharedCounters:
     """A fixed-size open-addressing hash table of expiring integer counters."""
 
     def __init__(self, path: str, slots: int = 1 << 16):
-        self.path = path
         self.slots = slots
-        self._pid = None
-        self._map = None
-        self._fd = None
-
-    def _ensure_open(self):
-        # flock belongs to an open file description: each process needs its own, so
-        # (re)open after a fork.
-        if self._pid == os.getpid():
-            return
-        size = self.slots * SLOT.size
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        if os.fstat(fd).st_size < size:
-            os.ftruncate(fd, size)
-        self._fd, self._map, self._pid = fd, mmap.mmap(fd, size), os.getpid()
-
-    @contextmanager
-    def _locked(self):
-        self._ensure_open()
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
-        try:
-            yield self._map
-        finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._file = MappedFile(path, slots * SLOT.size)
+        self._locked = self._file.locked
 
     def _find(self, memory, digest: bytes, now: float, create: bool) -> int | None:
         """Offset of the slot holding `digest`, or of a free slot for it when `create`."""

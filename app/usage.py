@@ -1,9 +1,9 @@
-"""Usage records: queued in memory on the request path, written in batches by a greenlet.
+"""Writes that must not happen on the request path: queued in memory, written in batches.
 
-`record()` is an append to a deque. The writer greenlet inserts batches in one transaction;
-if the store is unavailable the records stay queued (bounded) and are retried with backoff.
-`close()` drains everything synchronously; gunicorn's `worker_exit` hook calls it so a
-SIGTERM loses nothing.
+`BackgroundWriter.add()` is an append to a deque. A greenlet writes batches (one transaction
+each); if the store is unavailable the items stay queued (bounded: the oldest go first) and
+are retried with backoff. `close()` drains everything synchronously; gunicorn's
+`worker_exit` hook calls it so a SIGTERM loses nothing.
 """
 import collections
 import logging
@@ -21,6 +21,8 @@ BATCH_SIZE = 500
 FLUSH_INTERVAL_SECS = 0.5
 MAX_QUEUED = 100_000
 MAX_BACKOFF_SECS = 10.0
+OPTIMIZE_INTERVAL_SECS = 600.0
+STORE_ERRORS = (peewee.PeeweeException, OSError)
 
 
 def cost_usd(model_config, input_tokens: int, output_tokens: int) -> float | None:
@@ -31,9 +33,27 @@ def cost_usd(model_config, input_tokens: int, output_tokens: int) -> float | Non
             + (output_tokens * (model_config.output_cost_per_mtok or 0))) / 1_000_000
 
 
-class UsageWriter:
-    def __init__(self, store, flush_interval: float = FLUSH_INTERVAL_SECS):
+def off_hub(call, *args):
+    """`call(*args)` in gevent's thread pool: a locked or slow store then holds one thread
+    instead of the hub (SQLite's busy wait and blocking database drivers do not yield), so
+    the worker's requests go on meanwhile. Store errors are passed back, not printed."""
+    def guarded():
+        try:
+            return call(*args), None
+        except STORE_ERRORS as exc:
+            return None, exc
+
+    result, error = gevent.get_hub().threadpool.apply(guarded)
+    if error is not None:
+        raise error
+    return result
+
+
+class BackgroundWriter:
+    def __init__(self, name: str, store, write_batch, flush_interval: float = FLUSH_INTERVAL_SECS):
+        self.name = name
         self._store = store
+        self._write = write_batch  # called with a list of items inside a transaction
         self._flush_interval = flush_interval
         self._queue = collections.deque(maxlen=MAX_QUEUED)
         self._wake = gevent.event.Event()
@@ -41,14 +61,14 @@ class UsageWriter:
         self._closed = False
         self.dropped = 0
 
-    def record(self, **fields) -> None:
+    def add(self, item) -> None:
         if len(self._queue) == MAX_QUEUED:
             self.dropped += 1  # the deque drops the oldest; say so once in a while
             if self.dropped % 1000 == 1:
-                log.error("usage queue full (%d records): store unreachable; %d dropped", MAX_QUEUED, self.dropped)
-        self._queue.append(fields)
+                log.error("%s queue full (%d): store unreachable; %d dropped", self.name, MAX_QUEUED, self.dropped)
+        self._queue.append(item)
         if self._writer is None and not self._closed:
-            self._writer = gevent.spawn(self._run)
+            self._writer = gevent.spawn(self._run)  # started lazily: never in gunicorn's master
         if len(self._queue) >= BATCH_SIZE:
             self._wake.set()
 
@@ -62,25 +82,33 @@ class UsageWriter:
             return 0
         try:
             with self._store.database.connection_context(), self._store.database.atomic():
-                UsageRecord.insert_many(batch).execute()
-        except (peewee.PeeweeException, OSError):
+                self._write(batch)
+        except STORE_ERRORS:
             self._queue.extendleft(reversed(batch))  # keep order; retried later
             raise
         return len(batch)
 
+    def _optimize(self) -> None:
+        with self._store.database.connection_context():
+            self._store.optimize()
+
     def _run(self):
         backoff = self._flush_interval
+        optimized_at = time.monotonic()
         while not self._closed:
             self._wake.wait(backoff)
             self._wake.clear()
             try:
-                while self._write_batch():
+                while off_hub(self._write_batch):
                     pass
                 backoff = self._flush_interval
-            except (peewee.PeeweeException, OSError) as exc:
+                if time.monotonic() - optimized_at > OPTIMIZE_INTERVAL_SECS:
+                    optimized_at = time.monotonic()
+                    off_hub(self._optimize)
+            except STORE_ERRORS as exc:
                 backoff = min(backoff * 2, MAX_BACKOFF_SECS)
-                log.warning("usage store unavailable (%s); %d records queued, retry in %.1fs",
-                            type(exc).__name__, len(self._queue), backoff)
+                log.warning("store unavailable for %s (%s); %d queued, retry in %.1fs",
+                            self.name, type(exc).__name__, len(self._queue), backoff)
 
     def flush(self, timeout: float = 10.0) -> None:
         """Write everything queued now; gives up (and logs) after `timeout` seconds of failures."""
@@ -88,9 +116,9 @@ class UsageWriter:
         while self._queue:
             try:
                 self._write_batch()
-            except (peewee.PeeweeException, OSError) as exc:
+            except STORE_ERRORS as exc:
                 if time.monotonic() > deadline:
-                    log.error("could not flush %d usage records: %s", len(self._queue), exc)
+                    log.error("could not flush %d %s items: %s", len(self._queue), self.name, exc)
                     return
                 time.sleep(0.1)
 
@@ -99,3 +127,7 @@ class UsageWriter:
         if self._writer is not None:
             self._writer.kill(block=False)
         self.flush()
+
+
+def usage_writer(store, flush_interval: float = FLUSH_INTERVAL_SECS) -> BackgroundWriter:
+    return BackgroundWriter("usage", store, lambda batch: UsageRecord.insert_many(batch).execute(), flush_interval)

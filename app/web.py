@@ -6,19 +6,21 @@ import secrets
 import time
 
 import orjson
+import peewee
 from flask import current_app, g, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from app.auth import presented_key, require_permission
 from app.errors import (CortexError, InvalidRequest, MethodNotAllowed, NotFound, RateLimited, RequestTooLarge,
-                        scrub)
+                        ServiceUnavailable, scrub)
 from app.inference import CallContext
 
 log = logging.getLogger("cortex.access")
 error_log = logging.getLogger("cortex.errors")
 
 SURFACE_PREFIXES = (("/v1/", "openai"), ("/anthropic/", "anthropic"))
+STORE_UNAVAILABLE = (peewee.OperationalError, peewee.InterfaceError)  # unreachable, locked, closed
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -44,9 +46,11 @@ def sse_response(stream, headers: dict | None = None):
 
 
 def render_result(result):
-    """An `InferenceResult` as a JSON or SSE response, with the route headers."""
+    """An `InferenceResult` as a JSON, SSE or passed-through response, with the route headers."""
     if result.stream is not None:
         return sse_response(result.stream, result.headers)
+    if result.content is not None:
+        return current_app.response_class(result.content, headers=result.headers, content_type=result.content_type)
     return json_response(result.body, headers=result.headers)
 
 
@@ -67,6 +71,16 @@ def load_body(schema) -> dict:
     except orjson.JSONDecodeError as exc:
         raise InvalidRequest(f"Request body is not valid JSON: {exc}", code="invalid_json") from None
     return load_data(schema, body)
+
+
+def load_query(schema) -> dict:
+    """The query string validated by `schema`; a repeated parameter is a 400, not first-wins."""
+    args = request.args.to_dict(flat=False)
+    repeated = next((name for name, values in args.items() if len(values) > 1), None)
+    if repeated:
+        raise InvalidRequest(f"Query parameter '{repeated}' is given more than once", code="invalid_value",
+                             param=repeated)
+    return load_data(schema, {name: values[0] for name, values in args.items()})
 
 
 def load_data(schema, data) -> dict:
@@ -95,7 +109,9 @@ def authenticate():
     require_permission(principal, permission)
     g.principal = principal
     if permission == "inference":
-        g.call = CallContext(request_id=g.request_id, endpoint=request.path, principal=principal)
+        g.call = CallContext(request_id=g.request_id, endpoint=request.path, principal=principal,
+                             inflight=cortex().inflight.register(request.method, request.path, principal.name))
+        cortex().metrics.request_started()  # InferenceService.record ends it, once per call
 
 
 def finish_request(response):
@@ -133,6 +149,11 @@ def _as_cortex_error(exc: Exception) -> CortexError:
         if exc.code == 400:
             return InvalidRequest(exc.description or "Bad request")
         return CortexError(exc.description or exc.name, status=exc.code, code=exc.name.lower().replace(" ", "_"))
+    if isinstance(exc, STORE_UNAVAILABLE):
+        # A database outage is the operator's to fix and the client's to retry: 503, not a 500.
+        error_log.warning("store unavailable in request %s: %s", g.get("request_id"), exc)
+        return ServiceUnavailable("The store is unavailable; retry shortly", code="store_unavailable",
+                                  headers={"Retry-After": "1"})
     error_log.exception("unhandled error in request %s", g.get("request_id"))
     return CortexError("Internal server error")
 

@@ -3,8 +3,13 @@ import time
 
 from flask import Blueprint, g, request
 
-from app.web import cortex, json_response, load_body, render_result
-from schemas.openai import CHAT_COMPLETION_REQUEST
+from app.transcriptions import read_upload
+from app.web import cortex, json_response, load_body, load_data, render_result
+from schemas.openai import (
+    CHAT_COMPLETION_REQUEST,
+    EMBEDDING_REQUEST,
+    TRANSCRIPTION_REQUEST,
+)
 
 bp = Blueprint("openai", __name__, url_prefix="/v1")
 
@@ -23,3 +28,16 @@ def list_models():
         "data": [{"id": model.id, "object": "model", "created": created, "owned_by": "cortex"}
                  for model in cortex().inference.visible_models(g.principal)],
     })
+
+
+@bp.post("/embeddings")
+def embeddings():
+    body = load_body(EMBEDDING_REQUEST)
+    return render_result(cortex().embeddings.create(g.call, body))
+
+
+@bp.post("/audio/transcriptions")
+def audio_transcriptions():
+    with read_upload(request.environ) as upload:  # the audio is spooled, never held in memory whole
+        form = load_data(TRANSCRIPTION_REQUEST, upload.form())
+        return render_result(cortex().transcriptions.create(g.call, form, upload))

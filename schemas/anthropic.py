@@ -4,7 +4,7 @@ Declared fields are validated; everything else passes through to the provider (I
 """
 from marshmallow import INCLUDE, Schema, fields, validate
 
-from schemas.openai import StrictBoolean
+from schemas.fields import StrictBoolean
 
 
 class AnthropicMessageSchema(Schema):

@@ -3,10 +3,14 @@
 Validation only: `app.config_loader` turns the loaded dicts into typed objects.
 Unknown keys are rejected everywhere so a typo stops start-up instead of being ignored.
 """
+import base64
+import binascii
 import re
 from urllib.parse import urlparse
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
+
+from schemas.fields import StrictBoolean
 
 PROVIDER_TYPES = (
     "openai", "anthropic", "azure", "mistral", "together", "fireworks", "groq",
@@ -22,6 +26,17 @@ RATE_LIMIT = re.compile(r"^\s*\d+\s*(/|\s+per\s+)\s*(\d+\s*)?(second|minute|hour
 def _is_url(value: str) -> bool:
     parts = urlparse(value)
     return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def decode_encryption_key(text: str) -> bytes:
+    """A 32-byte AES-256 key from its base64 text; ValueError otherwise."""
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except binascii.Error:
+        key = b""
+    if len(key) != 32:
+        raise ValueError("expected 32 bytes, base64-encoded (e.g. the output of `openssl rand -base64 32`)")
+    return key
 
 
 def _url_or_empty(value: str) -> None:
@@ -51,6 +66,14 @@ class StorageSchema(StrictSchema):
     def _database_url(self, value, **_):
         if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
             raise ValidationError("expected sqlite:///PATH or postgresql://...")
+
+    @validates("encryption_key")
+    def _encryption_key(self, value, **_):
+        if value:
+            try:
+                decode_encryption_key(value)
+            except ValueError as exc:
+                raise ValidationError(str(exc)) from None
 
     @validates("redis_url")
     def _redis_url(self, value, **_):
@@ -93,7 +116,7 @@ class OAuthSchema(StrictSchema):
 class ModelSchema(StrictSchema):
     id = fields.String(required=True, validate=validate.Length(min=1))
     display_name = fields.String(load_default="")
-    enabled = fields.Boolean(load_default=True)
+    enabled = StrictBoolean(load_default=True)
     aliases = fields.List(fields.String(), load_default=list)
     kind = fields.String(load_default="chat", validate=validate.OneOf(MODEL_KINDS))
     input_cost_per_mtok = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0))
@@ -119,7 +142,7 @@ class ProviderSchema(StrictSchema):
 class CandidateSchema(StrictSchema):
     provider = fields.String(required=True)
     model = fields.String(required=True)
-    enabled = fields.Boolean(load_default=True)
+    enabled = StrictBoolean(load_default=True)
 
 
 class VirtualModelSchema(StrictSchema):
@@ -129,13 +152,13 @@ class VirtualModelSchema(StrictSchema):
 
 
 class CachingSchema(StrictSchema):
-    auto_inject_anthropic_cache_control = fields.Boolean(load_default=True)
-    response_cache_enabled = fields.Boolean(load_default=False)
+    auto_inject_anthropic_cache_control = StrictBoolean(load_default=True)
+    response_cache_enabled = StrictBoolean(load_default=False)
     response_cache_ttl_secs = fields.Integer(load_default=300, strict=True, validate=validate.Range(min=1))
 
 
 class TokenRefreshSchema(StrictSchema):
-    enabled = fields.Boolean(load_default=True)
+    enabled = StrictBoolean(load_default=True)
     refresh_threshold_secs = fields.Integer(load_default=300, strict=True, validate=validate.Range(min=1))
     check_interval_secs = fields.Integer(load_default=60, strict=True, validate=validate.Range(min=1))
 

@@ -19,9 +19,21 @@ def _fresh_mock(request):
 
 
 @pytest.fixture(scope="module")
-def cortex(mock, tmp_path_factory):
+def start_cortex(mock, tmp_path_factory):
+    """`start_cortex(make_config, **options)`: Cortex from `make_config(mock_url, db_path)`, stopped with the module."""
+    servers = []
+
+    def start(make_config=base_config, **options) -> CortexServer:
+        workdir = tmp_path_factory.mktemp("cortex")
+        servers.append(CortexServer(make_config(mock.url, workdir / "cortex.db"), workdir, **options).start())
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def cortex(start_cortex):
     """Cortex with 2 gevent workers in front of the mock, shared by a test module."""
-    workdir = tmp_path_factory.mktemp("cortex")
-    server = CortexServer(base_config(mock.url, workdir / "cortex.db"), workdir).start()
-    yield server
-    server.stop()
+    return start_cortex()

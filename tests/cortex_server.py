@@ -1,11 +1,14 @@
 """Run Cortex for real: gunicorn with gevent workers, on a free loopback port, from a config dict."""
+import json
 import os
+import re
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -44,6 +47,10 @@ def base_config(mock_url: str, db_path: Path, **sections) -> dict:
              "api_keys": ["sk-ant-mock-secret-2"], "timeout_secs": 5, "connect_timeout_secs": 2,
              "models": [{"id": "claude-3-5-sonnet-20241022", "display_name": "Claude 3.5 Sonnet",
                          "created_at": "2024-10-22T00:00:00Z"}]},
+            {"name": "mockazure", "type": "azure", "base_url": mock_url, "api_version": "2024-10-21",
+             "api_keys": ["azure-mock-secret-3"], "models": [{"id": "azure-gpt-deployment"}]},
+            {"name": "keyless", "type": "openai", "base_url": f"{mock_url}/v1",
+             "api_keys": ["${CORTEX_TEST_UNSET_KEY}"], "models": [{"id": "keyless-model"}]},
         ],
     }
     config.update(sections)
@@ -51,8 +58,10 @@ def base_config(mock_url: str, db_path: Path, **sections) -> dict:
 
 
 class CortexServer:
-    def __init__(self, config: dict, workdir: Path, workers: int = 2, env: dict | None = None):
+    def __init__(self, config: dict, workdir: Path, workers: int = 2, env: dict | None = None,
+                 command: list[str] | None = None):
         self.config = config
+        self.command = command or [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
         self.workdir = workdir
         self.workers = workers
         self.port = free_port()
@@ -69,8 +78,7 @@ class CortexServer:
         env.pop("CORTEX_SHM_DIR", None)
         self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-            cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            self.command, cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -105,8 +113,34 @@ class CortexServer:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def worker_pids(self) -> set[int]:
-        import re
         return {int(pid) for pid in re.findall(r"Booting worker with pid: (\d+)", self.log())}
+
+    def access_log(self) -> list[dict]:
+        """The structured request lines Cortex logged, oldest first."""
+        return [json.loads(line.split(" ", 4)[-1]) for line in self.log().splitlines() if " cortex.access " in line]
+
+    def access_entry(self, request_id: str, timeout: float = 5.0) -> dict:
+        """The access log line of the request with this x-request-id, once it is written."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for entry in self.access_log():
+                if entry["request_id"] == request_id:
+                    return entry
+            time.sleep(0.05)
+        raise AssertionError(f"no log line for request {request_id}")
+
+    def worker_for(self, request_id: str, timeout: float = 5.0) -> int:
+        """The pid of the worker that served (or is serving) the request with this x-request-id."""
+        return self.access_entry(request_id, timeout)["worker"]
+
+    @contextmanager
+    def frozen(self, pid: int):
+        """SIGSTOP a worker so that new connections are accepted by the others."""
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(pid, signal.SIGCONT)
 
     # Clients ---------------------------------------------------------------------------------
     def openai(self, key: str = ADMIN_KEY, **kwargs):
@@ -126,3 +160,13 @@ class CortexServer:
                 return [dict(row) for row in connection.execute("SELECT * FROM usage_records ORDER BY id")]
             except sqlite3.OperationalError:
                 return []
+
+    def usage_row(self, request_id: str, timeout: float = 10.0) -> dict:
+        """The usage record of one request, once the batched writer has stored it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            rows = [row for row in self.usage_rows() if row["request_id"] == request_id]
+            if rows:
+                return rows[0]
+            time.sleep(0.1)
+        raise AssertionError(f"no usage record for {request_id}")

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+import signal
 import struct
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import anthropic
 import openai
@@ -27,7 +32,10 @@ from tests.mocks.openai_wire import chat_completion_chunks, embedding_vector
 
 WEATHER_TOOL = {
     "type": "function",
-    "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"location": {"type": "string"}}}},
+    "function": {
+        "name": "get_weather",
+        "parameters": {"type": "object", "properties": {"location": {"type": "string"}}},
+    },
 }
 CLAUDE_MODEL = "claude-test-model"  # a name the SDK has no deprecation warning for
 CLAUDE_WEATHER_TOOL = {"name": "get_weather", "input_schema": WEATHER_TOOL["function"]["parameters"]}
@@ -175,13 +183,18 @@ def test_message_tool_use_then_text_after_tool_result(claude):
 
 
 def test_message_stream_helper_assembles_text_and_tool_use(claude):
-    with claude.messages.stream(model=CLAUDE_MODEL, max_tokens=64, messages=[{"role": "user", "content": "a b c"}]) as stream:
+    with claude.messages.stream(
+        model=CLAUDE_MODEL, max_tokens=64, messages=[{"role": "user", "content": "a b c"}]
+    ) as stream:
         assert list(stream.text_stream) == ["echo:", " a", " b", " c"]
         final = stream.get_final_message()
     assert final.content[0].text == "echo: a b c" and final.usage.output_tokens == 4
 
     with claude.messages.stream(
-        model=CLAUDE_MODEL, max_tokens=64, messages=[{"role": "user", "content": "weather?"}], tools=[CLAUDE_WEATHER_TOOL]
+        model=CLAUDE_MODEL,
+        max_tokens=64,
+        messages=[{"role": "user", "content": "weather?"}],
+        tools=[CLAUDE_WEATHER_TOOL],
     ) as stream:
         final = stream.get_final_message()
     assert (final.stop_reason, final.content[0].input) == ("tool_use", {"location": "Paris"})
@@ -196,12 +209,22 @@ def test_raw_anthropic_stream_event_order(mock):
     assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
     events = [line.removeprefix("event: ") for line in response.text.splitlines() if line.startswith("event: ")]
 
-    assert events == ["message_start", "content_block_start", "ping", "content_block_delta", "content_block_delta",
-                      "content_block_stop", "message_delta", "message_stop"]
+    assert events == [
+        "message_start",
+        "content_block_start",
+        "ping",
+        "content_block_delta",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+    ]
 
 
 def test_count_tokens(claude):
-    count = claude.messages.count_tokens(model=CLAUDE_MODEL, messages=[{"role": "user", "content": "four words right here"}])
+    count = claude.messages.count_tokens(
+        model=CLAUDE_MODEL, messages=[{"role": "user", "content": "four words right here"}]
+    )
 
     assert count.input_tokens == 4
 
@@ -210,8 +233,10 @@ def test_missing_anthropic_version_is_a_400_in_anthropic_envelope(mock):
     response = requests.post(mock.url + "/v1/messages", headers={"x-api-key": "k"}, json={"model": "m", "messages": []})
 
     assert response.status_code == 400
-    assert response.json() == {"type": "error", "error": {"type": "invalid_request_error",
-                                                          "message": "anthropic-version: header is required"}}
+    assert response.json() == {
+        "type": "error",
+        "error": {"type": "invalid_request_error", "message": "anthropic-version: header is required"},
+    }
 
 
 # --- models, embeddings, audio ---------------------------------------------------------------------
@@ -224,13 +249,23 @@ def test_models_list_in_each_format(oai, claude, mock):
     page = claude.models.list()
     assert [model.id for model in page.data] == ["model-a", "model-b"]
     assert page.data[0].type == "model" and page.data[0].display_name == "model-a"
-    anthropic_body = requests.get(mock.url + "/v1/models", headers={"x-api-key": "k", "anthropic-version": "2023-06-01"}).json()
-    assert (anthropic_body["first_id"], anthropic_body["last_id"], anthropic_body["has_more"]) == ("model-a", "model-b", False)
+    anthropic_body = requests.get(
+        mock.url + "/v1/models", headers={"x-api-key": "k", "anthropic-version": "2023-06-01"}
+    ).json()
+    assert (anthropic_body["first_id"], anthropic_body["last_id"], anthropic_body["has_more"]) == (
+        "model-a",
+        "model-b",
+        False,
+    )
 
 
 def test_embeddings_float_and_base64_agree(oai, mock):
-    as_float = oai.embeddings.create(model="text-embedding-3-small", input=["hello world", "bye"], encoding_format="float")
-    decoded_by_sdk = oai.embeddings.create(model="text-embedding-3-small", input=["hello world", "bye"])  # SDK asks for base64
+    as_float = oai.embeddings.create(
+        model="text-embedding-3-small", input=["hello world", "bye"], encoding_format="float"
+    )
+    decoded_by_sdk = oai.embeddings.create(
+        model="text-embedding-3-small", input=["hello world", "bye"]
+    )  # SDK asks for base64
     raw = oai.embeddings.create(model="text-embedding-3-small", input="hello world", encoding_format="base64")
 
     assert [len(item.embedding) for item in as_float.data] == [8, 8]
@@ -242,7 +277,9 @@ def test_embeddings_float_and_base64_agree(oai, mock):
 
 def test_embeddings_token_arrays_and_dimensions(oai):
     tokens = oai.embeddings.create(model="text-embedding-3-small", input=[[1, 2, 3], [4]], encoding_format="float")
-    single = oai.embeddings.create(model="text-embedding-3-small", input=[1, 2, 3], dimensions=40, encoding_format="float")
+    single = oai.embeddings.create(
+        model="text-embedding-3-small", input=[1, 2, 3], dimensions=40, encoding_format="float"
+    )
 
     assert tokens.usage.prompt_tokens == 4
     assert tokens.data[0].embedding == embedding_vector([1, 2, 3], 8)
@@ -272,7 +309,9 @@ def test_transcription_json_formats(oai, mock, response_format):
     ],
 )
 def test_transcription_text_formats(oai, response_format, expected):
-    response = oai.audio.transcriptions.with_raw_response.create(model="whisper-1", file=AUDIO, response_format=response_format)
+    response = oai.audio.transcriptions.with_raw_response.create(
+        model="whisper-1", file=AUDIO, response_format=response_format
+    )
 
     assert response.parse() == expected
     assert response.headers["content-type"].startswith("text/plain")
@@ -294,8 +333,11 @@ def test_large_chunked_upload_is_counted_not_kept(mock):
             yield b"\x07" * 65536
         yield b"\r\n--b--\r\n"
 
-    response = requests.post(mock.openai_url + "/audio/transcriptions", data=body(),
-                             headers={"Content-Type": "multipart/form-data; boundary=b", "Authorization": "Bearer k"})
+    response = requests.post(
+        mock.openai_url + "/audio/transcriptions",
+        data=body(),
+        headers={"Content-Type": "multipart/form-data; boundary=b", "Authorization": "Bearer k"},
+    )
 
     assert response.json()["text"] == "mock transcript of big.mp3 (4194304 bytes)"
     assert mock.requests[0].files["file"].size == 4 * 1024 * 1024
@@ -316,8 +358,12 @@ def test_fail_uses_each_api_error_envelope(oai, claude, mock):
         ask(oai)
     with pytest.raises(openai.AuthenticationError) as unauthorized:
         ask(oai)
-    assert unauthorized.value.body == {"message": "bad key", "type": "invalid_request_error", "param": None,
-                                       "code": "invalid_api_key"}
+    assert unauthorized.value.body == {
+        "message": "bad key",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "invalid_api_key",
+    }
     with pytest.raises(anthropic.OverloadedError) as overloaded:
         ask_claude(claude)
     assert overloaded.value.body["error"]["type"] == "overloaded_error"
@@ -331,7 +377,11 @@ def test_script_is_fifo_then_falls_back_to_default(oai, mock):
 
     assert requests.post(mock.openai_url + "/chat/completions", json={}).json() == {"first": 1}
     second = requests.post(mock.openai_url + "/chat/completions", json={})
-    assert (second.status_code, second.text, second.headers["content-type"]) == (202, "plain", "text/plain; charset=utf-8")
+    assert (second.status_code, second.text, second.headers["content-type"]) == (
+        202,
+        "plain",
+        "text/plain; charset=utf-8",
+    )
     assert ask(oai).choices[0].message.content == "echo: hello mock"
     assert mock.calls("/v1/chat/completions") == 3
 
@@ -340,8 +390,10 @@ def test_rejected_keys_get_401_other_keys_pass(mock):
     mock.reject_keys.add("old-key")
     old = openai.OpenAI(base_url=mock.openai_url, api_key="old-key", max_retries=0)
     new = openai.OpenAI(base_url=mock.openai_url, api_key="new-key", max_retries=0)
-    mock.script("/v1/chat/completions", Reply({"id": "scripted", "object": "chat.completion", "created": 0,
-                                                "model": "m", "choices": []}))
+    mock.script(
+        "/v1/chat/completions",
+        Reply({"id": "scripted", "object": "chat.completion", "created": 0, "model": "m", "choices": []}),
+    )
 
     with pytest.raises(openai.AuthenticationError):
         ask(old)
@@ -376,12 +428,12 @@ def test_malformed_json_body(oai, mock):
 def test_reset_mid_stream_after_n_events(oai, mock):
     events = chat_completion_chunks({"messages": [{"role": "user", "content": "a b c d e"}]}, "gpt-4o")
     mock.script("/v1/chat/completions", ResetMidStream(events, after=3))
-    received = []
+    received = 0
 
     with pytest.raises(openai.APIConnectionError):
-        for chunk in ask(oai, stream=True):
-            received.append(chunk)
-    assert len(received) == 3
+        for _chunk in ask(oai, stream=True):
+            received += 1
+    assert received == 3
 
 
 def test_stall_times_out_client_and_ends_when_client_leaves(oai, mock):
@@ -401,7 +453,7 @@ def test_stop_does_not_wait_for_stalled_or_streaming_handlers():
 
     def call():
         try:
-            requests.post(mock.openai_url + "/chat/completions", json={}, timeout=10).content
+            requests.post(mock.openai_url + "/chat/completions", json={}, timeout=10).raise_for_status()
         except requests.RequestException as error:
             errors.append(error)
 
@@ -414,7 +466,8 @@ def test_stop_does_not_wait_for_stalled_or_streaming_handlers():
     for caller in callers:
         caller.join(timeout=5)
     assert time.monotonic() - started < 1
-    assert len(errors) == 2 and mock.active_connections == 0
+    assert len(errors) == 2
+    assert wait_until(lambda: mock.active_connections == 0, timeout=0.5)
 
 
 # --- streaming mechanics ------------------------------------------------------------------------------
@@ -447,7 +500,8 @@ def test_client_disconnect_ends_upstream_stream(mock):
     mock.script("/v1/chat/completions", Stream([{"n": n} for n in range(10)], delay=1.0))
 
     with requests.post(mock.openai_url + "/chat/completions", json={}, stream=True) as response:
-        next(response.iter_lines())
+        lines = response.iter_lines()  # kept: dropping the iterator early closes the connection
+        next(lines)
         assert mock.active_connections == 1
     assert wait_until(lambda: mock.active_connections == 0, timeout=0.5)
 
@@ -455,5 +509,36 @@ def test_client_disconnect_ends_upstream_stream(mock):
 def test_keep_alive_connection_serves_several_requests(mock):
     with requests.Session() as session:
         for _ in range(3):
-            session.post(mock.openai_url + "/chat/completions", json={"messages": []}, headers={"Authorization": "Bearer k"})
+            session.post(
+                mock.openai_url + "/chat/completions", json={"messages": []}, headers={"Authorization": "Bearer k"}
+            )
     assert len({request.client_address for request in mock.requests}) == 1
+
+
+def test_default_answers_can_be_paced(oai, mock):
+    mock.response_delay, mock.stream_delay = 0.2, 0.05
+    started = time.monotonic()
+
+    ask(oai)
+    replied = time.monotonic()
+    chunks = list(ask(oai, "a b c d", stream=True))
+    streamed = time.monotonic()
+
+    assert 0.2 <= replied - started < 0.4
+    assert len(chunks) == 7 and 0.2 + 6 * 0.05 <= streamed - replied < 0.8
+
+
+def test_command_line_entry_serves_until_interrupted():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.mocks", "--port", "0", "--quiet"],
+        cwd=Path(__file__).parent.parent,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = re.search(r"OpenAI base_url (\S+)", process.stdout.readline()).group(1)
+        models = requests.get(url + "/models", headers={"Authorization": "Bearer k"}, timeout=5).json()
+        assert models["object"] == "list"
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=5) == 0

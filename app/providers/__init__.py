@@ -6,8 +6,9 @@ from app.providers.openai import AzureAdapter, OpenAIAdapter
 ADAPTERS = {"anthropic": AnthropicAdapter, "azure": AzureAdapter}
 
 
-def build_adapters(config) -> dict[str, ProviderAdapter]:
-    return {p.name: ADAPTERS.get(p.type, OpenAIAdapter)(p, config.secrets) for p in config.providers}
+def build_adapters(config, tokens=None) -> dict[str, ProviderAdapter]:
+    """`tokens` is the OAuth bearer source (app.oauth.OAuthService) for auth_method oauth/auto."""
+    return {p.name: ADAPTERS.get(p.type, OpenAIAdapter)(p, config.secrets, tokens) for p in config.providers}
 
 
 __all__ = ["ProviderAdapter", "SSEStream", "UpstreamCall", "UpstreamReply", "build_adapters"]

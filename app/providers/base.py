@@ -33,6 +33,10 @@ class UpstreamCall:
     stream: bool = False
     headers: dict = field(default_factory=dict)  # client headers to forward (anthropic-version, ...)
     method: str = "POST"
+    # A ready body instead of `body`: re-iterable (a key rotation sends it again), with len()
+    # and .content_type; e.g. a multipart upload streamed from a spool file.
+    upload: object = None
+    timeout: tuple | None = None  # (connect, read) seconds instead of the provider's
 
 
 @dataclass
@@ -40,6 +44,27 @@ class UpstreamReply:
     status: int
     headers: dict
     body: dict
+
+
+@dataclass
+class UpstreamContent:
+    """A reply kept as the provider sent it (JSON, plain text, subtitles)."""
+
+    status: int
+    headers: dict
+    content: bytes
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What authenticates one attempt: an API key of the pool, or an OAuth bearer."""
+
+    headers: dict
+    key_index: int | None = None  # the key's position in the KeyPool; None for an OAuth token
+
+    @property
+    def oauth(self) -> bool:
+        return self.key_index is None
 
 
 class KeyPool:
@@ -133,10 +158,12 @@ class ProviderAdapter:
     """Base adapter: OpenAI-style bearer auth at `base_url`. Subclasses change what differs."""
 
     wire_format = "openai"
+    lists_models = True  # GET <root>/models lists the provider's models
 
-    def __init__(self, provider: ProviderConfig, secrets: tuple = ()):
+    def __init__(self, provider: ProviderConfig, secrets: tuple = (), tokens=None):
         self.provider = provider
         self.keys = KeyPool(provider.api_keys)
+        self.tokens = tokens  # OAuth bearer source: access_token(provider, required) -> str | None
         self._secrets = secrets
         self._timeout = (provider.connect_timeout_secs, provider.timeout_secs)
         self.session = requests.Session()
@@ -152,11 +179,25 @@ class ProviderAdapter:
     def auth_headers(self, key: str) -> dict:
         return {"Authorization": f"Bearer {key}"}
 
+    def oauth_headers(self, access_token: str) -> dict:
+        return {"Authorization": f"Bearer {access_token}"}
+
     def forwarded_headers(self, call: UpstreamCall) -> dict:
         return {}
 
+    def request_headers(self, call: UpstreamCall, credential: Credential) -> dict:
+        return {**self.provider.headers, **self.forwarded_headers(call), **credential.headers}
+
     # Shared machinery --------------------------------------------------------------------
-    def _credentials(self) -> list[tuple[int, str]]:
+    def _credentials(self) -> list[Credential]:
+        """An OAuth bearer (auth_method oauth, or auto when logged in), else the keys in turn."""
+        method = self.provider.auth_method
+        if method != "api_key" and self.tokens is not None:
+            # `auto` without keys needs the login as much as `oauth` does.
+            required = method == "oauth" or not len(self.keys)
+            token = self.tokens.access_token(self.provider.name, required=required)
+            if token:
+                return [Credential(self.oauth_headers(token))]
         keys = self.keys.in_turn()
         if not keys:
             missing = ", ".join(self.provider.missing_key_variables)
@@ -164,7 +205,7 @@ class ProviderAdapter:
             raise ProviderNotConfigured(
                 f"Provider '{self.provider.name}' has no API key configured: {hint} and restart Cortex",
                 code="provider_not_configured")
-        return keys
+        return [Credential(self.auth_headers(key), index) for index, key in keys]
 
     def map_transport_error(self, exc: Exception) -> UpstreamError:
         name = self.provider.name
@@ -189,15 +230,19 @@ class ProviderAdapter:
             return UpstreamAuthFailed(message, upstream_status=status, retryable=True)
         return UpstreamError(message, upstream_status=status, retryable=status >= 500 or status == 408)
 
-    def _post(self, call: UpstreamCall, key: str) -> requests.Response:
-        headers = {**self.provider.headers, **self.forwarded_headers(call), **self.auth_headers(key)}
+    def _post(self, call: UpstreamCall, credential: Credential) -> requests.Response:
+        headers = self.request_headers(call, credential)
         if call.stream:
             headers["Accept"] = "text/event-stream"
             headers["Accept-Encoding"] = "identity"  # a compressed stream would be buffered
+        data = orjson.dumps(call.body) if call.body is not None else None
+        if call.upload is not None:
+            data = call.upload
+            headers["Content-Type"] = call.upload.content_type
         try:
             return self.session.request(
-                call.method, self.url(call), data=orjson.dumps(call.body) if call.body is not None else None,
-                headers=headers, timeout=self._timeout, stream=True,
+                call.method, self.url(call), data=data,
+                headers=headers, timeout=call.timeout or self._timeout, stream=True,
             )
         except requests.RequestException as exc:
             raise self.map_transport_error(exc) from None
@@ -205,8 +250,8 @@ class ProviderAdapter:
     def _open(self, call: UpstreamCall) -> requests.Response:
         """POST with key rotation: a rejected or rate-limited key cools down and the next is tried."""
         error = None
-        for index, key in self._credentials():
-            response = self._post(call, key)
+        for credential in self._credentials():
+            response = self._post(call, credential)
             if response.status_code < 400:
                 return response
             try:
@@ -216,6 +261,9 @@ class ProviderAdapter:
             finally:
                 response.close()
             error = self._http_error(response.status_code, response.headers, body)
+            if credential.oauth:
+                break  # there is no other credential to rotate to
+            index = credential.key_index
             if isinstance(error, UpstreamAuthFailed):
                 self.keys.cool_down(index, KeyPool.AUTH_COOL_DOWN_SECS)
             elif isinstance(error, UpstreamRateLimited):
@@ -226,24 +274,27 @@ class ProviderAdapter:
                         response.status_code)
         raise error
 
-    def send(self, call: UpstreamCall) -> UpstreamReply:
+    def fetch(self, call: UpstreamCall) -> UpstreamContent:
         response = self._open(call)
         try:
-            raw = response.content
+            return UpstreamContent(response.status_code, response.headers, response.content)
         except requests.RequestException as exc:
             raise self.map_transport_error(exc) from None
         finally:
             response.close()
+
+    def send(self, call: UpstreamCall) -> UpstreamReply:
+        reply = self.fetch(call)
         try:
-            body = orjson.loads(raw)
+            body = orjson.loads(reply.content)
         except orjson.JSONDecodeError:
             raise UpstreamError(f"Provider '{self.provider.name}' sent a response that is not JSON",
-                                upstream_status=response.status_code, retryable=True,
+                                upstream_status=reply.status, retryable=True,
                                 code="upstream_bad_response") from None
         if not isinstance(body, dict):
             raise UpstreamError(f"Provider '{self.provider.name}' sent an unexpected response",
                                 retryable=True, code="upstream_bad_response")
-        return UpstreamReply(response.status_code, response.headers, body)
+        return UpstreamReply(reply.status, reply.headers, body)
 
     def stream(self, call: UpstreamCall) -> SSEStream:
         response = self._open(call)

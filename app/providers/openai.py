@@ -9,6 +9,8 @@ class OpenAIAdapter(ProviderAdapter):
 class AzureAdapter(ProviderAdapter):
     """Azure OpenAI: `api-key` header, the model is a deployment in the path, `api-version` query."""
 
+    lists_models = False  # deployments are not listed at /models
+
     def url(self, call: UpstreamCall) -> str:
         version = self.provider.api_version or "2024-10-21"
         return f"{self.provider.base_url}/openai/deployments/{call.model}{call.path}?api-version={version}"

@@ -22,6 +22,7 @@ class Usage:
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_creation_tokens: int = 0
+    audio_seconds: float = 0.0  # transcriptions billed by duration
 
     @property
     def total_tokens(self) -> int:

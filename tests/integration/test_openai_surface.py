@@ -179,6 +179,25 @@ def test_upstream_message_kept(cortex, mock):
     assert excinfo.value.body["type"] == "provider_error"
 
 
+def test_azure_deployment_path_and_api_key_header(cortex, mock):
+    completion = cortex.openai().chat.completions.create(
+        model="azure-gpt-deployment", messages=[{"role": "user", "content": "hi azure"}])
+    assert completion.choices[0].message.content == "echo: hi azure"
+    sent = mock.requests[-1]
+    assert sent.path == "/openai/deployments/azure-gpt-deployment/chat/completions"
+    assert sent.query["api-version"] == "2024-10-21"
+    assert sent.headers["api-key"] == "azure-mock-secret-3" and "Authorization" not in sent.headers
+
+
+def test_provider_without_key_names_the_variable(cortex, mock):
+    with pytest.raises(openai.APIStatusError) as excinfo:
+        cortex.openai().chat.completions.create(model="keyless-model", messages=[{"role": "user", "content": "x"}])
+    assert excinfo.value.status_code == 502
+    assert excinfo.value.body["code"] == "provider_not_configured"
+    assert "CORTEX_TEST_UNSET_KEY" in excinfo.value.body["message"]
+    assert mock.calls("/v1/chat/completions") == 0
+
+
 def test_health_and_ready_need_no_key(cortex):
     assert requests.get(cortex.url + "/health").json() == {"status": "ok"}
     assert requests.get(cortex.url + "/ready").status_code == 200

@@ -1,6 +1,4 @@
 """Usage records, instance-wide rate limits and shutdown, under real gunicorn with 2 workers."""
-import json
-import os
 import re
 import signal
 import threading
@@ -38,23 +36,15 @@ def slow_stream(words: int, delay: float) -> Stream:
     return Stream(chat_completion_chunks(request, "gpt-4o"), delay=delay)
 
 
-def workers_that_served(server, key_name: str) -> list[int]:
-    return [json.loads(line.split(" ", 4)[-1])["worker"] for line in server.log().splitlines()
-            if "cortex.access" in line and f'"key":"{key_name}"' in line]
-
-
 def test_rate_limit_is_instance_wide(cortex):
-    assert post_chat(cortex, LIMITED_KEY).status_code == 200
-    first_worker = workers_that_served(cortex, "limited")[-1]
+    assert post_chat(cortex, LIMITED_KEY, request_id="limit-0").status_code == 200
+    first_worker = cortex.worker_for("limit-0")
     # Freeze the worker that served: the next requests must be accepted by the other one,
     # which has to know about the first request to enforce 3/minute.
-    os.kill(first_worker, signal.SIGSTOP)
-    try:
-        responses = [post_chat(cortex, LIMITED_KEY) for _ in range(4)]
-    finally:
-        os.kill(first_worker, signal.SIGCONT)
+    with cortex.frozen(first_worker):
+        responses = [post_chat(cortex, LIMITED_KEY, request_id=f"limit-{i}") for i in range(1, 5)]
     assert [r.status_code for r in responses] == [200, 200, 429, 429]
-    assert set(workers_that_served(cortex, "limited")[1:]) == cortex.worker_pids() - {first_worker}
+    assert {cortex.worker_for(f"limit-{i}") for i in range(1, 5)} == cortex.worker_pids() - {first_worker}
     limited = responses[-1]
     body = limited.json()["error"]
     assert body["type"] == "rate_limit_error" and body["code"] == "rate_limit_exceeded"

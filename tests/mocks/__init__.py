@@ -1,8 +1,8 @@
 """Loopback mock of the OpenAI, Azure OpenAI and Anthropic HTTP APIs for Cortex's tests.
 
-    with MockUpstream() as mock:
-        mock.script("/v1/chat/completions", Fail(429, headers={"Retry-After": "1"}))
-        ...  # point the gateway at mock.openai_url (OpenAI) or mock.url (Anthropic)
+with MockUpstream() as mock:
+    mock.script("/v1/chat/completions", Fail(429, headers={"Retry-After": "1"}))
+    ...  # point the gateway at mock.openai_url (OpenAI) or mock.url (Anthropic)
 """
 
 from .behaviours import Behaviour, Fail, Malformed, Reply, ResetConnection, ResetMidStream, Stall, Stream

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import itertools
 
-from .conversation import TOOL_CALL_ARGUMENTS, Turn, decide_turn, fragments, text_of, word_pieces
+from .conversation import (
+    TOOL_CALL_ARGUMENTS,
+    TOOL_CALL_ARGUMENTS_JSON,
+    Turn,
+    decide_turn,
+    fragments,
+    text_of,
+    word_pieces,
+)
 
 _ids = itertools.count(1)
 
@@ -90,7 +98,7 @@ def message_events(request: dict, model: str) -> list[tuple[str, dict]]:
     turn = decide_message_turn(request)
     if turn.tool_name:
         block = {"type": "tool_use", "id": _next_id("toolu_mock"), "name": turn.tool_name, "input": {}}
-        deltas = [{"type": "input_json_delta", "partial_json": part} for part in fragments(turn.tool_arguments_json)]
+        deltas = [{"type": "input_json_delta", "partial_json": part} for part in fragments(TOOL_CALL_ARGUMENTS_JSON)]
     else:
         block = {"type": "text", "text": ""}
         deltas = [{"type": "text_delta", "text": piece} for piece in word_pieces(turn.text)]
@@ -100,11 +108,14 @@ def message_events(request: dict, model: str) -> list[tuple[str, dict]]:
         ("ping", {"type": "ping"}),
         *[("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}) for delta in deltas],
         ("content_block_stop", {"type": "content_block_stop", "index": 0}),
-        ("message_delta", {
-            "type": "message_delta",
-            "delta": {"stop_reason": _stop_reason(turn), "stop_sequence": None},
-            "usage": {"output_tokens": turn.completion_tokens},
-        }),
+        (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": _stop_reason(turn), "stop_sequence": None},
+                "usage": {"output_tokens": turn.completion_tokens},
+            },
+        ),
         ("message_stop", {"type": "message_stop"}),
     ]
 

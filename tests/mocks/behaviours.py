@@ -39,13 +39,17 @@ class Behaviour:
 
 @dataclass
 class Reply(Behaviour):
-    """A complete response. dict/list bodies are sent as JSON, str as text/plain, bytes as-is."""
+    """A complete response, after ``delay`` seconds. dict/list bodies are sent as JSON, str as
+    text/plain, bytes as-is."""
 
     body: object
     status: int = 200
     headers: dict[str, str] | None = None
+    delay: float = 0.0
 
     def respond(self, exchange: Exchange) -> None:
+        if not exchange.wait(self.delay):
+            return
         if isinstance(self.body, bytes):
             payload, content_type = self.body, "application/octet-stream"
         elif isinstance(self.body, str):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 # Arguments of the single tool call the mock makes; fixed so tests can assert on them.
 TOOL_CALL_ARGUMENTS = {"location": "Paris"}
+TOOL_CALL_ARGUMENTS_JSON = json.dumps(TOOL_CALL_ARGUMENTS)
 
 
 @dataclass(frozen=True)
@@ -23,10 +24,6 @@ class Turn:
     tool_name: str | None
     prompt_tokens: int
     completion_tokens: int
-
-    @property
-    def tool_arguments_json(self) -> str:
-        return json.dumps(TOOL_CALL_ARGUMENTS)
 
 
 def decide_turn(
@@ -43,8 +40,7 @@ def decide_turn(
     """
     prompt_tokens = sum(count_words(text) for text in prompt_texts)
     if tool_names and tools_allowed and not answering_tool_result:
-        arguments = json.dumps(TOOL_CALL_ARGUMENTS)
-        return Turn(None, tool_names[0], prompt_tokens, count_words(arguments))
+        return Turn(None, tool_names[0], prompt_tokens, count_words(TOOL_CALL_ARGUMENTS_JSON))
     text = f"echo: {last_input_text}"
     return Turn(text, None, prompt_tokens, count_words(text))
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from . import anthropic_wire, openai_wire
 from .behaviours import Behaviour, Fail, Reply, Stream
 
 if TYPE_CHECKING:
-    from .server import RecordedRequest
+    from .server import MockUpstream, RecordedRequest
 
 # Azure OpenAI puts the deployment in the path; these suffixes answer like their /v1 twins.
 _AZURE_PATH = re.compile(r"^/openai/deployments/[^/]+(/chat/completions|/embeddings|/audio/transcriptions)$")
@@ -19,43 +20,51 @@ def _model(request: RecordedRequest) -> str:
     return request.json.get("model") or request.deployment or "mock-model"
 
 
-def _chat_completions(request: RecordedRequest, models: list[str]) -> Behaviour:
+def _reply(body: object, mock: MockUpstream) -> Reply:
+    return Reply(body, delay=mock.response_delay)
+
+
+def _stream(events: list, mock: MockUpstream) -> Stream:
+    return Stream(events, first_delay=mock.response_delay, delay=mock.stream_delay)
+
+
+def _chat_completions(request: RecordedRequest, mock: MockUpstream) -> Behaviour:
     if request.json.get("stream"):
-        return Stream(openai_wire.chat_completion_chunks(request.json, _model(request)))
-    return Reply(openai_wire.chat_completion(request.json, _model(request)))
+        return _stream(openai_wire.chat_completion_chunks(request.json, _model(request)), mock)
+    return _reply(openai_wire.chat_completion(request.json, _model(request)), mock)
 
 
-def _messages(request: RecordedRequest, models: list[str]) -> Behaviour:
+def _messages(request: RecordedRequest, mock: MockUpstream) -> Behaviour:
     if request.json.get("stream"):
-        return Stream(anthropic_wire.message_events(request.json, _model(request)))
-    return Reply(anthropic_wire.message(request.json, _model(request)))
+        return _stream(anthropic_wire.message_events(request.json, _model(request)), mock)
+    return _reply(anthropic_wire.message(request.json, _model(request)), mock)
 
 
-def _count_tokens(request: RecordedRequest, models: list[str]) -> Behaviour:
-    return Reply(anthropic_wire.count_tokens(request.json))
+def _count_tokens(request: RecordedRequest, mock: MockUpstream) -> Behaviour:
+    return _reply(anthropic_wire.count_tokens(request.json), mock)
 
 
-def _list_models(request: RecordedRequest, models: list[str]) -> Behaviour:
+def _list_models(request: RecordedRequest, mock: MockUpstream) -> Behaviour:
     wire = anthropic_wire if request.flavour == "anthropic" else openai_wire
-    return Reply(wire.models_list(models))
+    return _reply(wire.models_list(mock.models), mock)
 
 
-def _embeddings(request: RecordedRequest, models: list[str]) -> Behaviour:
-    return Reply(openai_wire.embeddings(request.json, _model(request)))
+def _embeddings(request: RecordedRequest, mock: MockUpstream) -> Behaviour:
+    return _reply(openai_wire.embeddings(request.json, _model(request)), mock)
 
 
-def _transcriptions(request: RecordedRequest, models: list[str]) -> Behaviour:
+def _transcriptions(request: RecordedRequest, mock: MockUpstream) -> Behaviour:
     upload = request.files.get("file")
     if upload is None:
         return Fail(400, "Missing required parameter: 'file'.")
     text = openai_wire.transcript_text(upload.filename, upload.size)
     seconds = openai_wire.audio_seconds(upload.size)
     if request.form.get("stream") == "true":
-        return Stream(openai_wire.transcription_events(text, seconds))
-    return Reply(openai_wire.transcription(request.form.get("response_format", "json"), text, seconds))
+        return _stream(openai_wire.transcription_events(text, seconds), mock)
+    return _reply(openai_wire.transcription(request.form.get("response_format", "json"), text, seconds), mock)
 
 
-Route = Callable[["RecordedRequest", list[str]], Behaviour]
+Route = Callable[["RecordedRequest", "MockUpstream"], Behaviour]
 
 # (method, path) -> (route, whether the route needs a JSON object body)
 _ROUTES: dict[tuple[str, str], tuple[Route, bool]] = {
@@ -82,7 +91,7 @@ def _credentials_problem(request: RecordedRequest) -> Behaviour | None:
     return None
 
 
-def default_behaviour(request: RecordedRequest, models: list[str]) -> Behaviour:
+def default_behaviour(request: RecordedRequest, mock: MockUpstream) -> Behaviour:
     azure = _AZURE_PATH.match(request.path)
     path = "/v1" + azure.group(1) if azure else request.path
     route = _ROUTES.get((request.method, path))
@@ -94,4 +103,4 @@ def default_behaviour(request: RecordedRequest, models: list[str]) -> Behaviour:
     handler, needs_json = route
     if needs_json and not isinstance(request.json, dict):
         return Fail(400, "We could not parse the JSON body of your request.")
-    return handler(request, models)
+    return handler(request, mock)

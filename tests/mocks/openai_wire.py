@@ -9,7 +9,7 @@ import json
 import struct
 import time
 
-from .conversation import Turn, count_words, decide_turn, fragments, text_of, word_pieces
+from .conversation import TOOL_CALL_ARGUMENTS_JSON, Turn, count_words, decide_turn, fragments, text_of, word_pieces
 
 _ids = itertools.count(1)
 
@@ -71,7 +71,7 @@ def chat_completion(request: dict, model: str) -> dict:
             {
                 "id": _next_id("call_mock"),
                 "type": "function",
-                "function": {"name": turn.tool_name, "arguments": turn.tool_arguments_json},
+                "function": {"name": turn.tool_name, "arguments": TOOL_CALL_ARGUMENTS_JSON},
             }
         ]
     return {
@@ -88,7 +88,12 @@ def chat_completion_chunks(request: dict, model: str) -> list[dict]:
     """The chat.completion.chunk sequence of a streamed answer (without the final [DONE])."""
     turn = decide_chat_turn(request)
     include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
-    envelope = {"id": _next_id("chatcmpl-mock"), "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
+    envelope = {
+        "id": _next_id("chatcmpl-mock"),
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+    }
 
     def chunk(delta: dict, finish_reason: str | None = None) -> dict:
         body = {**envelope, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}]}
@@ -98,9 +103,13 @@ def chat_completion_chunks(request: dict, model: str) -> list[dict]:
 
     chunks = [chunk({"role": "assistant", "content": "" if turn.text is not None else None})]
     if turn.tool_name:
-        arguments = fragments(turn.tool_arguments_json)
-        call_start = {"index": 0, "id": _next_id("call_mock"), "type": "function",
-                      "function": {"name": turn.tool_name, "arguments": ""}}
+        arguments = fragments(TOOL_CALL_ARGUMENTS_JSON)
+        call_start = {
+            "index": 0,
+            "id": _next_id("call_mock"),
+            "type": "function",
+            "function": {"name": turn.tool_name, "arguments": ""},
+        }
         chunks.append(chunk({"tool_calls": [call_start]}))
         chunks += [chunk({"tool_calls": [{"index": 0, "function": {"arguments": part}}]}) for part in arguments]
     else:
@@ -117,7 +126,9 @@ def chat_completion_chunks(request: dict, model: str) -> list[dict]:
 def models_list(model_ids: list[str]) -> dict:
     return {
         "object": "list",
-        "data": [{"id": model_id, "object": "model", "created": 1700000000, "owned_by": "mock"} for model_id in model_ids],
+        "data": [
+            {"id": model_id, "object": "model", "created": 1700000000, "owned_by": "mock"} for model_id in model_ids
+        ],
     }
 
 
@@ -166,6 +177,7 @@ def embeddings(request: dict, model: str) -> dict:
 
 # --- audio transcriptions ---------------------------------------------------------------------
 
+
 def transcript_text(filename: str, size: int) -> str:
     return f"mock transcript of {filename} ({size} bytes)"
 
@@ -196,15 +208,36 @@ def transcription(response_format: str, text: str, seconds: float) -> dict | str
     if response_format == "vtt":
         return f"WEBVTT\n\n{_timestamp(0, '.')} --> {_timestamp(seconds, '.')}\n{text}\n\n"
     if response_format == "verbose_json":
-        segment = {"id": 0, "seek": 0, "start": 0.0, "end": seconds, "text": text, "tokens": [],
-                   "temperature": 0.0, "avg_logprob": -0.1, "compression_ratio": 1.0, "no_speech_prob": 0.0}
-        return {"task": "transcribe", "language": "english", "duration": seconds, "text": text,
-                "segments": [segment], "usage": duration_usage}
+        segment = {
+            "id": 0,
+            "seek": 0,
+            "start": 0.0,
+            "end": seconds,
+            "text": text,
+            "tokens": [],
+            "temperature": 0.0,
+            "avg_logprob": -0.1,
+            "compression_ratio": 1.0,
+            "no_speech_prob": 0.0,
+        }
+        return {
+            "task": "transcribe",
+            "language": "english",
+            "duration": seconds,
+            "text": text,
+            "segments": [segment],
+            "usage": duration_usage,
+        }
     if response_format == "diarized_json":
-        segment = {"type": "transcript.text.segment", "id": "seg_0", "start": 0.0, "end": seconds,
-                   "speaker": "A", "text": text}
-        return {"task": "transcribe", "duration": seconds, "text": text, "segments": [segment],
-                "usage": duration_usage}
+        segment = {
+            "type": "transcript.text.segment",
+            "id": "seg_0",
+            "start": 0.0,
+            "end": seconds,
+            "speaker": "A",
+            "text": text,
+        }
+        return {"task": "transcribe", "duration": seconds, "text": text, "segments": [segment], "usage": duration_usage}
     return {"text": text, "usage": duration_usage}
 
 
@@ -216,7 +249,11 @@ def transcription_events(text: str, seconds: float) -> list[dict]:
     """
     events = [{"type": "transcript.text.delta", "delta": piece} for piece in word_pieces(text)]
     input_tokens, output_tokens = round(seconds * 10), count_words(text)
-    usage = {"type": "tokens", "input_tokens": input_tokens, "output_tokens": output_tokens,
-             "total_tokens": input_tokens + output_tokens}
+    usage = {
+        "type": "tokens",
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "total_tokens": input_tokens + output_tokens,
+    }
     events.append({"type": "transcript.text.done", "text": text, "usage": usage})
     return events

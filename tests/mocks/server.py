@@ -27,7 +27,14 @@ from werkzeug.wsgi import LimitedStream
 from .behaviours import Behaviour, Fail
 from .defaults import default_behaviour
 
-DEFAULT_MODELS = ["gpt-4o-mini", "gpt-4o", "text-embedding-3-small", "whisper-1", "claude-sonnet-4-5", "claude-haiku-4-5"]
+DEFAULT_MODELS = [
+    "gpt-4o-mini",
+    "gpt-4o",
+    "text-embedding-3-small",
+    "whisper-1",
+    "claude-sonnet-4-5",
+    "claude-haiku-4-5",
+]
 
 _AZURE_DEPLOYMENT = re.compile(r"^/openai/deployments/([^/]+)/")
 
@@ -51,7 +58,8 @@ class RecordedRequest:
     body_size: int  # bytes received, also for multipart
     json: object | None
     client_address: tuple[str, int]  # (host, port) of the connection: shows keep-alive reuse
-    form: dict[str, str] = field(default_factory=dict)
+    form: dict[str, str] = field(default_factory=dict)  # the first value of each field
+    form_lists: dict[str, list[str]] = field(default_factory=dict)  # every value, for repeated fields (include[])
     files: dict[str, UploadedFile] = field(default_factory=dict)
     received_at: float = field(default_factory=time.monotonic)
 
@@ -134,8 +142,14 @@ class Exchange:
         self._handler.wfile.write(body)
 
     def start_stream(self) -> None:
-        self._start(200, {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache",
-                          "Transfer-Encoding": "chunked"})
+        self._start(
+            200,
+            {
+                "Content-Type": "text/event-stream; charset=utf-8",
+                "Cache-Control": "no-cache",
+                "Transfer-Encoding": "chunked",
+            },
+        )
 
     def send_chunk(self, data: bytes) -> bool:
         """Write one HTTP chunk (unbuffered, so it leaves at once); False if the client is gone."""
@@ -198,6 +212,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # Headers and body (and each SSE chunk) are separate writes: without NODELAY, Nagle plus
+        # the client's delayed ACK can hold the second one back for ~40 ms.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.mock._track(self.connection)
 
     def finish(self) -> None:
@@ -233,9 +250,9 @@ class _Handler(BaseHTTPRequestHandler):
         headers = CaseInsensitiveDict(self.headers.items())
         stream = _CountingReader(self._body_stream())
         content_type = headers.get("Content-Type", "")
-        body, form, files = b"", {}, {}
+        body, form_lists, files = b"", {}, {}
         if content_type.startswith("multipart/form-data"):
-            form, files = _parse_multipart(stream, content_type)
+            form_lists, files = _parse_multipart(stream, content_type)
             while stream.read(65536):  # whatever the parser left, so keep-alive stays in sync
                 pass
         else:
@@ -249,7 +266,8 @@ class _Handler(BaseHTTPRequestHandler):
             body_size=stream.count,
             json=_parse_json(body),
             client_address=self.client_address[:2],
-            form=form,
+            form={name: values[0] for name, values in form_lists.items()},
+            form_lists=form_lists,
             files=files,
         )
 
@@ -261,15 +279,19 @@ def _parse_json(body: bytes) -> object | None:
         return None
 
 
-def _parse_multipart(stream: io.RawIOBase, content_type: str) -> tuple[dict[str, str], dict[str, UploadedFile]]:
-    environ = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": content_type, "wsgi.input": stream,
-               "wsgi.input_terminated": True}
+def _parse_multipart(stream: io.RawIOBase, content_type: str) -> tuple[dict[str, list[str]], dict[str, UploadedFile]]:
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "CONTENT_TYPE": content_type,
+        "wsgi.input": stream,
+        "wsgi.input_terminated": True,
+    }
     _, form, files = parse_form_data(environ, stream_factory=lambda *args, **kwargs: _ByteCounter())
     uploads = {
         name: UploadedFile(upload.filename or "", upload.content_type or "", upload.stream.size)
         for name, upload in files.items()
     }
-    return form.to_dict(), uploads
+    return form.to_dict(flat=False), uploads
 
 
 class _Server(ThreadingHTTPServer):
@@ -295,8 +317,7 @@ class MockUpstream:
     """A fake OpenAI / Anthropic / Azure OpenAI upstream on 127.0.0.1, bound at construction."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, log_requests: bool = False) -> None:
-        self.models: list[str] = list(DEFAULT_MODELS)
-        self.reject_keys: set[str] = set()  # credentials answered with 401
+        self._restore_settings()
         self.log_requests = log_requests
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
@@ -306,6 +327,12 @@ class MockUpstream:
         self._stopping = threading.Event()
         self._server = _Server((host, port), self)
         self._thread: threading.Thread | None = None
+
+    def _restore_settings(self) -> None:
+        self.models: list[str] = list(DEFAULT_MODELS)  # what GET /v1/models lists
+        self.reject_keys: set[str] = set()  # credentials answered with 401
+        self.response_delay = 0.0  # seconds before each default reply or stream starts
+        self.stream_delay = 0.0  # seconds between the events of default streams
 
     # --- lifecycle ---
 
@@ -373,12 +400,11 @@ class MockUpstream:
             self._scripts[path].extend(behaviours)
 
     def reset(self) -> None:
-        """Forget recordings, scripts, rejected keys and model changes: a clean mock for the next test."""
+        """Forget recordings and scripts, and restore the settings: a clean mock for the next test."""
         with self._lock:
             self._requests.clear()
             self._scripts.clear()
-            self.reject_keys = set()
-            self.models = list(DEFAULT_MODELS)
+            self._restore_settings()
 
     # --- used by the handler ---
 
@@ -394,7 +420,7 @@ class MockUpstream:
             scripted = self._scripts.get(request.path)
             if scripted:
                 return scripted.popleft()
-        return default_behaviour(request, self.models)
+        return default_behaviour(request, self)
 
     @contextmanager
     def _responding(self):

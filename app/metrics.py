@@ -1,0 +1,85 @@
+"""Prometheus metrics for the whole instance, whichever gunicorn worker served.
+
+Under gunicorn every worker writes its samples to memory-mapped files in
+`PROMETHEUS_MULTIPROC_DIR` (gunicorn.conf.py sets it before any worker imports
+prometheus_client) and `/metrics` merges the files of all workers, dead ones included, so
+counters never go backwards when a worker is replaced. Outside gunicorn (`flask run`, unit
+tests) the app's own registry is exposed.
+
+Observations are made once per inference request, where its usage record is made, and
+cost a few dict lookups and mmap writes. Labels are configured names (surface, provider,
+model, error code), never keys or secrets.
+"""
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from app.errors import UpstreamError
+from app.web import surface_of
+
+# LLM calls run from tens of milliseconds (cache hits, tiny replies) to minutes (long generations).
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320, 640)
+TTFT_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32)
+ROUTE_LABELS = ("surface", "provider", "model")
+
+
+class Metrics:
+    """The instance's metrics; app-wide, on `app.extensions["cortex"].metrics`."""
+
+    def __init__(self):
+        self.multiprocess_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        self.registry = CollectorRegistry()
+        self.requests = Counter("cortex_requests", "Inference requests by surface, route and HTTP status",
+                                (*ROUTE_LABELS, "status"), registry=self.registry)
+        self.latency = Histogram("cortex_request_duration_seconds", "Inference request duration, to the last byte",
+                                 ROUTE_LABELS, buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.ttft = Histogram("cortex_time_to_first_token_seconds", "Time to the first streamed chunk",
+                              ROUTE_LABELS, buckets=TTFT_BUCKETS, registry=self.registry)
+        self.upstream_errors = Counter("cortex_upstream_errors", "Failed upstream calls, failover attempts included",
+                                       ("provider", "code"), registry=self.registry)
+        self.tokens = Counter("cortex_tokens", "Tokens processed upstream, by route and direction (input or output)",
+                              ("provider", "model", "direction"), registry=self.registry)
+        # livesum: the sum over running workers; a dead worker's in-flight count goes with it.
+        self.inflight = Gauge("cortex_inflight_requests", "Inference requests being served",
+                              registry=self.registry, multiprocess_mode="livesum")
+        self.cache_lookups = Counter("cortex_response_cache_lookups", "Response cache lookups by result (hit or miss)",
+                                     ("result",), registry=self.registry)
+
+    def request_started(self) -> None:
+        self.inflight.inc()
+
+    def observe(self, ctx, fields: dict) -> None:
+        """One finished inference request: `fields` is its usage record (app.inference)."""
+        self.inflight.dec()
+        # Only a resolved route's names: a client's unknown model name must not become a label.
+        provider, model = (ctx.route.provider.name, ctx.route.model) if ctx.route else ("", "")
+        route = (surface_of(ctx.endpoint), provider, model)
+        self.requests.labels(*route, str(fields["http_status"])).inc()
+        self.latency.labels(*route).observe(fields["latency_ms"] / 1000)
+        if fields["ttft_ms"] is not None:
+            self.ttft.labels(*route).observe(fields["ttft_ms"] / 1000)
+        if not ctx.cached:  # a cache hit repeats its tokens in the usage record, but no provider spent them
+            if fields["input_tokens"]:
+                self.tokens.labels(provider, model, "input").inc(fields["input_tokens"])
+            if fields["output_tokens"]:
+                self.tokens.labels(provider, model, "output").inc(fields["output_tokens"])
+        if isinstance(ctx.error, UpstreamError):
+            self.observe_upstream_error(provider, ctx.error)
+
+    def observe_upstream_error(self, provider: str, error: UpstreamError) -> None:
+        self.upstream_errors.labels(provider, error.code).inc()
+
+    def observe_cache(self, hit: bool) -> None:
+        self.cache_lookups.labels("hit" if hit else "miss").inc()
+
+    def exposition(self, accept: str | None) -> tuple[bytes, str]:
+        """(body, content type) in the format the scraper's Accept header asks for (Prometheus text
+        by default, OpenMetrics when preferred), merged across workers when under gunicorn."""
+        encode, content_type = choose_encoder(accept)
+        if not self.multiprocess_dir:
+            return encode(self.registry), content_type
+        merged = CollectorRegistry()
+        MultiProcessCollector(merged, self.multiprocess_dir)
+        return encode(merged), content_type

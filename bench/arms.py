@@ -1,0 +1,160 @@
+"""The arms measured side by side: what a client calls, and which process tree serves it.
+
+- direct: the client calls the mock upstream itself (the baseline every figure is compared to).
+- cortex: gunicorn with 1 gevent worker, pinned to the gateway core.
+- litellm: the LiteLLM proxy, 1 worker, no database, in its own venv (bench/.venv-litellm).
+
+A gateway arm differs from another only in its command, its config file and where it
+serves each surface; starting, stopping and measuring are shared.
+"""
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+import wire
+from processes import Pinning, Service, Usage, free_port, usage
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+UPSTREAM_KEY = "sk-mock-upstream"
+# Newest release whose [proxy] extra resolves on the package mirror (1.107.0 was a compromised
+# release and is gone from PyPI).
+LITELLM_REQUIREMENT = "litellm[proxy]==1.106.12"
+LITELLM_VENV = BENCH / ".venv-litellm"
+
+
+class Arm:
+    name = ""
+    paths: dict[str, str] = {}  # surface name → path the arm serves it at
+
+    def __init__(self, models: dict[str, str]):
+        self.models = models  # model → upstream OpenAI base URL
+
+    def url(self, surface: wire.Surface, model: str) -> str | None:
+        """Where a client of `surface` sends a request for `model`; None if this arm has no such surface."""
+        raise NotImplementedError
+
+    def start(self, workdir: Path, pinning: Pinning) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def usage(self) -> Usage | None:
+        """CPU and memory of the serving process tree; None for the direct arm (nothing in between)."""
+        return None
+
+
+class DirectArm(Arm):
+    name = "direct"
+
+    def url(self, surface, model):
+        return self.models[model] + "/chat/completions" if surface is wire.OPENAI else None
+
+
+class GatewayArm(Arm):
+    health_path = "/health"
+    start_timeout = 30.0
+
+    def __init__(self, models):
+        super().__init__(models)
+        self.port = free_port()
+        self.service: Service | None = None
+
+    def url(self, surface, model):
+        return f"http://127.0.0.1:{self.port}{self.paths[surface.name]}"
+
+    def command(self, config: Path) -> list[str]:
+        raise NotImplementedError
+
+    def config(self, workdir: Path) -> dict:
+        raise NotImplementedError
+
+    def env(self, config: Path) -> dict:
+        return {}
+
+    def start(self, workdir, pinning):
+        config = workdir / f"{self.name}.yaml"
+        config.write_text(yaml.safe_dump(self.config(workdir), sort_keys=False))
+        self.service = Service(self.name, pinning.gateway_command(self.command(config)), workdir,
+                               f"http://127.0.0.1:{self.port}{self.health_path}", env=self.env(config), cwd=REPO)
+        self.service.start(self.start_timeout)
+
+    def stop(self):
+        if self.service:
+            self.service.stop()
+
+    def usage(self):
+        return usage(self.service.pid)
+
+
+class CortexArm(GatewayArm):
+    name = "cortex"
+    paths = {"openai": "/v1/chat/completions", "anthropic": "/anthropic/v1/messages"}
+
+    def config(self, workdir):
+        return {
+            "server": {"host": "127.0.0.1", "port": self.port, "workers": 1},
+            "storage": {"database_url": f"sqlite:///{workdir / 'cortex-bench.db'}"},
+            "api_keys": [{"name": "bench", "key": wire.API_KEY, "permissions": ["inference"]}],  # no rate limit
+            "providers": [
+                {"name": f"bench-{model}", "type": "openai", "base_url": base_url, "api_keys": [UPSTREAM_KEY],
+                 "timeout_secs": 60, "models": [{"id": model}]}
+                for model, base_url in self.models.items()
+            ],
+        }
+
+    def command(self, config):
+        return [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
+
+    def env(self, config):
+        return {"CORTEX_CONFIG": str(config), "CORTEX_PORT": str(self.port), "CORTEX_WORKERS": "1",
+                "CORTEX_GRACEFUL_TIMEOUT": "5"}
+
+
+class LiteLLMArm(GatewayArm):
+    name = "litellm"
+    paths = {"openai": "/v1/chat/completions", "anthropic": "/v1/messages"}
+    health_path = "/health/liveliness"
+    start_timeout = 120.0  # imports alone take many seconds
+
+    def config(self, workdir):
+        return {
+            "model_list": [
+                {"model_name": model,
+                 "litellm_params": {"model": f"openai/{model}", "api_base": base_url, "api_key": UPSTREAM_KEY}}
+                for model, base_url in self.models.items()
+            ],
+            "general_settings": {"master_key": wire.API_KEY},
+            "litellm_settings": {"telemetry": False, "drop_params": True},
+        }
+
+    def command(self, config):
+        return [str(LITELLM_VENV / "bin" / "litellm"), "--config", str(config), "--host", "127.0.0.1",
+                "--port", str(self.port), "--num_workers", "1"]
+
+    def env(self, config):
+        return {
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # no network here: the bundled cost map, not a fetch
+            "LITELLM_LOG": "ERROR",
+            # /v1/messages to an OpenAI model goes to the Responses API by default; every arm must
+            # hit the same upstream endpoint, /chat/completions.
+            "LITELLM_USE_CHAT_COMPLETIONS_URL_FOR_ANTHROPIC_MESSAGES": "True",
+        }
+
+    def start(self, workdir, pinning):
+        ensure_litellm()
+        super().start(workdir, pinning)
+
+
+def ensure_litellm() -> None:
+    if (LITELLM_VENV / "bin" / "litellm").exists():
+        return
+    print(f"installing {LITELLM_REQUIREMENT} into {LITELLM_VENV} ...", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", str(LITELLM_VENV)], check=True)
+    subprocess.run([str(LITELLM_VENV / "bin" / "pip"), "install", "--quiet", LITELLM_REQUIREMENT], check=True)
+
+
+ARMS = {arm.name: arm for arm in (DirectArm, CortexArm, LiteLLMArm)}

@@ -1,0 +1,158 @@
+"""Load generators: wrk (C) for request rates and latencies, a small client for stream timing.
+
+wrk gets its POST from a generated Lua script whose `done` hook prints one JSON line
+(requests, p50/p99 in µs, error counts), so nothing is scraped from its human output.
+Stream timing needs the arrival time of each chunk, which wrk cannot give: a plain
+`http.client` loop reads the stream and notes when each numbered token (bench/wire.py) lands.
+"""
+import http.client
+import json
+import math
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import wire
+
+RESULT_MARK = "WRK_RESULT "
+LUA_TEMPLATE = """wrk.method = "POST"
+wrk.body = [==[{body}]==]
+{headers}
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('{mark}{{"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,' ..
+    '"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d}}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+
+@dataclass(frozen=True)
+class Request:
+    """One kind of request: which surface, which upstream (by model), streamed or not."""
+
+    surface: wire.Surface
+    model: str
+    stream: bool
+
+    def lua(self) -> str:
+        headers = "\n".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}"
+                            for k, v in self.surface.all_headers().items())
+        return LUA_TEMPLATE.format(body=self.surface.body(self.model, self.stream).decode(), headers=headers,
+                                   mark=RESULT_MARK)
+
+
+@dataclass(frozen=True)
+class WrkSummary:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+class Wrk:
+    """One wrk process; `start` then `result`, so two can run at once."""
+
+    def __init__(self, url: str, request: Request, connections: int, seconds: int, workdir: Path,
+                 timeout_s: int = 10):
+        script = workdir / f"wrk-{request.surface.name}-{request.model}-{int(request.stream)}.lua"
+        script.write_text(request.lua())
+        self.command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", f"--timeout={timeout_s}s",
+                        "-s", str(script), url]
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "Wrk":
+        self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        return self
+
+    def stop(self) -> WrkSummary:
+        """End early: on SIGINT wrk stops its connections and still reports."""
+        self.process.send_signal(signal.SIGINT)
+        return self.result()
+
+    def result(self) -> WrkSummary:
+        output, _ = self.process.communicate()
+        line = next((line for line in output.splitlines() if line.startswith(RESULT_MARK)), None)
+        if line is None:
+            raise RuntimeError(f"wrk printed no result ({' '.join(self.command)}):\n{output}")
+        raw = json.loads(line[len(RESULT_MARK):])
+        answered = raw["requests"] > 0  # else wrk's percentiles are zeros, not latencies
+        return WrkSummary(
+            requests=raw["requests"], seconds=raw["duration_us"] / 1e6,
+            p50_ms=raw["p50_us"] / 1000 if answered else math.nan,
+            p99_ms=raw["p99_us"] / 1000 if answered else math.nan,
+            errors=sum(raw[kind] for kind in ("connect", "read", "write", "status", "timeout")),
+        )
+
+    def run(self) -> WrkSummary:
+        return self.start().result()
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile; NaN for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
+
+
+@dataclass
+class StreamTimings:
+    """Client-side arrival times of streamed tokens, over many sequential streams."""
+
+    first_token_ms: list[float]  # request sent → first token read
+    gaps_ms: list[float]         # token k-1 read → token k read
+    errors: int = 0
+
+    @property
+    def streams(self) -> int:
+        return len(self.first_token_ms)
+
+
+def _read_stream(connection: http.client.HTTPConnection, path: str, request: Request,
+                 timings: StreamTimings) -> None:
+    started = time.perf_counter()
+    connection.request("POST", path, body=request.surface.body(request.model, True),
+                       headers=request.surface.all_headers())
+    response = connection.getresponse()
+    if response.status != 200:
+        response.read()
+        timings.errors += 1
+        return
+    received, arrivals = b"", []
+    while chunk := response.read1(65536):
+        now = time.perf_counter()
+        received += chunk
+        arrivals += [now] * (len(wire.TOKEN.findall(received)) - len(arrivals))
+    if not arrivals:
+        timings.errors += 1
+        return
+    timings.first_token_ms.append((arrivals[0] - started) * 1000)
+    timings.gaps_ms.extend((b - a) * 1000 for a, b in zip(arrivals, arrivals[1:]))
+
+
+def time_streams(url: str, request: Request, seconds: float, max_streams: int) -> StreamTimings:
+    """Sequential streams over one keep-alive connection (concurrency 1) for `seconds`."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    timings = StreamTimings([], [])
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline and timings.streams < max_streams:
+            try:
+                _read_stream(connection, parts.path, request, timings)
+            except (OSError, http.client.HTTPException):
+                timings.errors += 1
+                connection.close()  # reconnects on the next request
+    finally:
+        connection.close()
+    return timings

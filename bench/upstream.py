@@ -1,0 +1,108 @@
+"""The mock upstreams every arm talks to, and the model names that reach each of them.
+
+- nginx (C, never the bottleneck) answers canned bytes: `/json/v1/chat/completions` a chat
+  completion, `/sse/v1/chat/completions` a whole SSE stream at once.
+- bench/paced_sse.py (gevent) answers streams paced in time, for time-to-first-byte,
+  inter-chunk and slow-stream measurements, which nginx cannot do.
+
+A gateway reaches each by a model name (`Upstreams.models`: model → OpenAI base URL), so
+one request body works for every arm and only the model says which upstream answers.
+"""
+import shutil
+import sys
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import wire
+from processes import Service, free_port
+
+BENCH = Path(__file__).resolve().parent
+SSE_CHUNKS = 8  # content chunks of the canned (unpaced) stream
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How the paced upstream spaces a stream."""
+
+    first_ms: int
+    interval_ms: int
+    chunks: int
+
+    @property
+    def path(self) -> str:
+        return f"/pace/{self.first_ms}/{self.interval_ms}/{self.chunks}/v1"
+
+
+def _nginx_string(text: bytes) -> str:
+    return "'" + text.decode().replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def nginx_config(workdir: Path, port: int) -> str:
+    temp = "\n".join(f"  {kind}_temp_path {workdir}/nginx-{kind};"
+                     for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    return f"""worker_processes 1;
+daemon off;
+pid {workdir}/nginx.pid;
+error_log {workdir}/nginx-error.log warn;
+events {{ worker_connections 16384; multi_accept on; }}
+http {{
+  access_log off;
+{temp}
+  keepalive_requests 100000000;
+  keepalive_timeout 120s;
+  server {{
+    listen 127.0.0.1:{port} backlog=4096;
+    location = /health {{ return 200 'ok'; }}
+    location = /json/v1/chat/completions {{
+      default_type application/json;
+      return 200 {_nginx_string(wire.completion())};
+    }}
+    location = /sse/v1/chat/completions {{
+      default_type text/event-stream;
+      return 200 {_nginx_string(b"".join(wire.stream_events(SSE_CHUNKS)))};
+    }}
+  }}
+}}
+"""
+
+
+class Upstreams:
+    """nginx and the paced SSE server, running on the load core for the whole run."""
+
+    def __init__(self, workdir: Path, paces: dict[str, Pace]):
+        self.workdir = workdir
+        self.paces = paces  # model → pace
+        self.nginx_port = free_port()
+        self.paced_port = free_port()
+        self.services: list[Service] = []
+
+    @property
+    def models(self) -> dict[str, str]:
+        nginx = f"http://127.0.0.1:{self.nginx_port}"
+        paced = f"http://127.0.0.1:{self.paced_port}"
+        return {"mock-json": f"{nginx}/json/v1", "mock-sse": f"{nginx}/sse/v1",
+                **{model: paced + pace.path for model, pace in self.paces.items()}}
+
+    def start(self) -> "Upstreams":
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        config = self.workdir / "nginx.conf"
+        config.write_text(nginx_config(self.workdir, self.nginx_port))
+        self.services = [
+            Service("nginx", [nginx, "-p", str(self.workdir), "-e", str(self.workdir / "nginx-error.log"),
+                              "-c", str(config)], self.workdir, f"http://127.0.0.1:{self.nginx_port}/health"),
+            Service("paced-sse", [sys.executable, str(BENCH / "paced_sse.py"), str(self.paced_port)], self.workdir,
+                    f"http://127.0.0.1:{self.paced_port}/health"),
+        ]
+        for service in self.services:
+            service.start(timeout=10)
+        return self
+
+    def open_streams(self) -> int:
+        """How many streams the paced upstream is serving now (to every arm together)."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.paced_port}/open", timeout=5) as response:
+            return int(response.read())
+
+    def stop(self) -> None:
+        for service in self.services:
+            service.stop()
