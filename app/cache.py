@@ -3,7 +3,8 @@
 Identical means same API key (the scope), same client format, same resolved route and the
 same canonical body (keys sorted). Only complete successes are stored — never errors or a
 stream that failed or was cut. Reads are one primary-key lookup; writes and the purge of
-expired entries happen off the request path.
+expired entries happen off the request path. With `redis_url`, `RedisResponseCache` keeps
+the entries in Redis instead (one GET, one SET with the TTL; Redis expires them).
 """
 import hashlib
 import logging
@@ -14,6 +15,7 @@ import gevent
 import orjson
 
 from app.db import CachedResponse
+from app.redis_state import KEY_PREFIX, REDIS_ERRORS, OutageLog
 from app.usage import STORE_ERRORS, BackgroundWriter, off_hub
 
 log = logging.getLogger("cortex.cache")
@@ -38,7 +40,11 @@ def cache_key(scope: str, client_format: str, routes: tuple, body: dict) -> str:
 
 
 def _upsert(batch: list[dict]) -> None:
-    CachedResponse.insert_many(batch).on_conflict_replace().execute()
+    # ON CONFLICT DO UPDATE: both SQLite and PostgreSQL speak it (REPLACE is SQLite's own).
+    (CachedResponse.insert_many(batch)
+     .on_conflict(conflict_target=[CachedResponse.key],
+                  preserve=[f for f in CachedResponse._meta.sorted_fields if f is not CachedResponse.key])
+     .execute())
 
 
 class ResponseCache:
@@ -84,3 +90,35 @@ class ResponseCache:
         if self._purger is not None:
             self._purger.kill(block=False)
         self._writer.close()
+
+
+class RedisResponseCache:
+    """The same cache for every instance: an entry is its CacheHit's fields as JSON, a newline,
+    then the body. While Redis is down every lookup is a miss and nothing is stored."""
+
+    def __init__(self, client):
+        self._redis = client
+        self._outage = OutageLog("the response cache")
+
+    def get(self, key: str) -> CacheHit | None:
+        try:
+            entry = self._redis.get(f"{KEY_PREFIX}cache:{key}")
+        except REDIS_ERRORS as exc:
+            self._outage.failed(exc)
+            return None
+        self._outage.succeeded()
+        if entry is None:
+            return None
+        fields, body = entry.split(b"\n", 1)
+        return CacheHit(body=body, **orjson.loads(fields))
+
+    def put(self, key: str, *, stream: bool, body: bytes, provider: str, model: str, usage, ttl_secs: int) -> None:
+        fields = orjson.dumps({"stream": stream, "provider": provider, "model": model,
+                               "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens})
+        try:
+            self._redis.set(f"{KEY_PREFIX}cache:{key}", fields + b"\n" + body, ex=ttl_secs)
+        except REDIS_ERRORS as exc:
+            self._outage.failed(exc)
+
+    def close(self):
+        """Nothing to flush: every put is written at once."""

@@ -1,10 +1,13 @@
 """The store: peewee models on SQLite (WAL) by default, PostgreSQL by `database_url`."""
 import os
+from contextlib import contextmanager
 from urllib.parse import urlparse
 
 import peewee
+from gevent import monkey
 from playhouse.db_url import connect
 from playhouse.migrate import SchemaMigrator, migrate
+from psycogreen.gevent import patch_psycopg
 
 from app.config import StorageConfig
 
@@ -120,6 +123,14 @@ class DeviceAuthorization(BaseModel):
 
 MODELS = [UsageRecord, Setting, CachedResponse, OAuthToken, OAuthState, DeviceAuthorization]
 
+# PostgreSQL, per worker process. Two instances of two workers hold at most 64 connections,
+# under the server's default max_connections of 100.
+POOL_CONNECTIONS = 16
+POOL_STALE_SECS = 300
+POOL_WAIT_SECS = 10
+CONNECT_TIMEOUT_SECS = 5
+SCHEMA_LOCK_ID = 0x636F72746578  # "cortex": serialises schema changes of concurrent workers
+
 
 def _sqlite_path(url: str) -> str:
     return url[len("sqlite:///"):]
@@ -137,7 +148,14 @@ def open_database(storage: StorageConfig) -> peewee.Database:
         return peewee.SqliteDatabase(path, pragmas={
             "journal_mode": "wal", "synchronous": "normal", "busy_timeout": 5000, "foreign_keys": 1,
         })
-    return connect(urlparse(url)._replace(scheme="postgresql").geturl())
+    if monkey.is_module_patched("socket"):
+        # A gunicorn gevent worker: psycopg2 waits on its sockets through gevent instead of
+        # blocking the hub. Process-wide and idempotent.
+        patch_psycopg()
+    # Connections are per greenlet under gevent: a bounded pool reuses them; a request that
+    # finds the pool exhausted waits up to POOL_WAIT_SECS for one.
+    return connect(urlparse(url)._replace(scheme="postgresql+pool").geturl(), max_connections=POOL_CONNECTIONS,
+                   stale_timeout=POOL_STALE_SECS, timeout=POOL_WAIT_SECS, connect_timeout=CONNECT_TIMEOUT_SECS)
 
 
 class Store:
@@ -146,9 +164,23 @@ class Store:
     def __init__(self, storage: StorageConfig):
         self.database = open_database(storage)
         self.database.bind(MODELS, bind_refs=False, bind_backrefs=False)
-        with self.database.connection_context():
+        with self.database.connection_context(), self._schema_lock():
             self.database.create_tables(MODELS, safe=True)
             self._add_missing_columns()
+
+    @contextmanager
+    def _schema_lock(self):
+        """On PostgreSQL, one worker (of any instance) at a time creates or alters tables:
+        concurrent CREATE TABLE IF NOT EXISTS of the same table fails there (pg_type key).
+        SQLite serialises writers itself."""
+        if not isinstance(self.database, peewee.PostgresqlDatabase):
+            yield
+            return
+        self.database.execute_sql("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_ID,))
+        try:
+            yield
+        finally:
+            self.database.execute_sql("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_ID,))
 
     def _add_missing_columns(self) -> None:
         """Columns added to a model since the table was created (all nullable or defaulted)."""

@@ -9,17 +9,18 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import cli, ratelimit, web
 from app.auth import KeyRing
-from app.cache import ResponseCache
+from app.cache import RedisResponseCache, ResponseCache
 from app.catalog import ProviderCatalog
 from app.config import CortexConfig, load_config
 from app.db import Store
 from app.embeddings import EmbeddingService
 from app.health import ProviderHealth
 from app.inference import InferenceService
-from app.inflight import InflightRegistry
+from app.inflight import InflightRegistry, RedisInflightRegistry
 from app.metrics import Metrics
 from app.oauth import OAuthService
 from app.providers import build_adapters
+from app.redis_state import RedisCounters, redis_client
 from app.routing import Router
 from app.settings import RuntimeSettings
 from app.shm import SharedCounters, shared_dir
@@ -36,20 +37,25 @@ class Cortex:
         self.keys = KeyRing(config.api_keys)
         self.router = Router(config)
         self.store = Store(config.storage)
-        shared = shared_dir()
-        self.counters = SharedCounters(f"{shared}/counters.shm")
-        self.inflight = InflightRegistry(f"{shared}/inflight.shm")
+        # Instance-wide state in shared memory; with redis_url, shared by every instance in Redis.
+        self.redis = redis_client(config.storage.redis_url) if config.storage.redis_url else None
+        if self.redis is not None:
+            self.counters, self.inflight = RedisCounters(self.redis), RedisInflightRegistry(self.redis)
+        else:
+            shared = shared_dir()
+            self.counters = SharedCounters(f"{shared}/counters.shm")
+            self.inflight = InflightRegistry(f"{shared}/inflight.shm")
         self.settings = RuntimeSettings(config, self.store, self.counters)
         self.oauth = OAuthService(config, self.store, self.settings, self.counters)
         self.adapters = build_adapters(config, self.oauth)
         self.catalog = ProviderCatalog(config, self.adapters, self.oauth)
         self.usage = usage_writer(self.store, float(os.environ.get("CORTEX_USAGE_FLUSH_SECS", FLUSH_INTERVAL_SECS)))
-        self.cache = ResponseCache(self.store)
+        self.cache = RedisResponseCache(self.redis) if self.redis is not None else ResponseCache(self.store)
         self.usage_queries = UsageQueries(self.store)
         self.metrics = Metrics()
         self.health = ProviderHealth(p.name for p in config.providers)  # per worker
         self.inference = InferenceService(self.router, self.adapters, self.settings, self.usage, self.cache,
-                                          self.metrics, self.health)
+                                          self.metrics, self.health, secrets=config.secrets)
         self.embeddings = EmbeddingService(self.inference)
         self.transcriptions = TranscriptionService(self.inference)
         self.permissions = {}  # blueprint name -> permission its routes need (None: public)
@@ -61,6 +67,8 @@ class Cortex:
         self.cache.close()
         for adapter in self.adapters.values():
             adapter.close()
+        if self.redis is not None:
+            self.redis.close()
 
 
 def _configure_logging():

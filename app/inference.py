@@ -14,7 +14,7 @@ import orjson
 
 from app.auth import model_allowed, provider_allowed
 from app.cache import cache_key
-from app.errors import ClientDisconnected, CortexError, InvalidRequest, PermissionDenied, UpstreamError
+from app.errors import ClientDisconnected, CortexError, InvalidRequest, PermissionDenied, UpstreamError, scrub
 from app.relay import RELAYS
 from app.routing import Resolution, Route
 from app.shaping import chat_call, client_chat_reply, client_wants_usage, reply_usage
@@ -104,7 +104,8 @@ def route_headers(route: Route, cache_key: str | None = None) -> dict:
 
 
 class InferenceService:
-    def __init__(self, router, adapters, settings, usage_writer, cache, metrics, health):
+    def __init__(self, router, adapters, settings, usage_writer, cache, metrics, health, *, secrets: tuple = ()):
+        self.secrets = secrets  # scrubbed from provider messages relayed mid-stream
         self.router = router
         self.adapters = adapters
         self.settings = settings
@@ -252,7 +253,7 @@ class InferenceService:
             for raw in upstream:
                 try:
                     out = relay.feed(raw)
-                except (ValueError, AttributeError, TypeError):
+                except (ValueError, LookupError, AttributeError, TypeError):  # an event of an unexpected shape
                     raise UpstreamError("The provider sent a malformed stream event",
                                         code="upstream_bad_response") from None
                 if out:
@@ -267,6 +268,7 @@ class InferenceService:
                 ctx.usage = relay.usage
                 store(b"".join(sent) + tail)
         except UpstreamError as exc:
+            exc.message = scrub(exc.message, self.secrets)  # the provider's words may quote its key
             ctx.error = exc
             yield relay.error_event(exc)
         except GeneratorExit:

@@ -10,6 +10,7 @@ from flask import g
 from flask_limiter import Limiter
 from limits.storage import Storage
 
+from app.redis_state import CONNECT_TIMEOUT_SECS, SOCKET_TIMEOUT_SECS
 from app.shm import SharedCounters, shared_dir
 
 
@@ -56,6 +57,9 @@ def _unlimited() -> bool:
     return principal is None or not principal.rate_limit
 
 
+REDIS_OPTIONS = {"socket_timeout": SOCKET_TIMEOUT_SECS, "socket_connect_timeout": CONNECT_TIMEOUT_SECS}
+
+
 def storage_uri(config) -> str:
     return (config.rate_limit_storage_uri or config.storage.redis_url
             or f"cortexshm://{shared_dir()}/ratelimit.shm")
@@ -63,15 +67,23 @@ def storage_uri(config) -> str:
 
 def init_app(app, inference_blueprints) -> Limiter:
     """Register the limiter after authentication so limits are keyed by the caller's key."""
+    uri = storage_uri(app.extensions["cortex"].config)
     limiter = Limiter(
         key_func=_principal_name,
-        storage_uri=storage_uri(app.extensions["cortex"].config),
+        storage_uri=uri,
+        # Redis: fail fast when it is down. Meanwhile each worker counts in its own memory
+        # (a key gets its limit per worker, not per deployment) and checks back now and
+        # then; /ready reports the outage.
+        storage_options=REDIS_OPTIONS if uri.startswith(("redis://", "rediss://")) else {},
+        in_memory_fallback_enabled=True,
         strategy="fixed-window",
         headers_enabled=True,
         key_prefix="cortex",
     )
     # One shared scope: a key's budget covers both inference surfaces together.
-    shared = limiter.shared_limit(_principal_limit, scope="inference", exempt_when=_unlimited)
+    shared = limiter.shared_limit(_principal_limit, scope="inference")
+    # A request filter short-cuts flask-limiter's per-request work for keys with no limit.
+    limiter.request_filter(_unlimited)
     for blueprint in inference_blueprints:
         shared(blueprint)
     limiter.init_app(app)

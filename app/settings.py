@@ -1,9 +1,10 @@
 """Runtime-tunable settings (caching, token refresh): the file's values, overridden at run time.
 
 Overrides are stored in the `settings` table, so they survive a restart and win over the
-file. A write bumps a version counter shared by the instance's workers; each worker checks
-that counter at most every `RECHECK_SECS` and reloads from the store when it moved, so a
-change reaches every worker within a second without a DB read per request.
+file. A write bumps a version counter shared by the instance's workers (in Redis with
+`redis_url`, by every instance's); each worker checks that counter at most every
+`RECHECK_SECS` and reloads from the store when it moved, so a change reaches every worker
+within a second without a DB read per request.
 """
 import dataclasses
 import logging
@@ -62,7 +63,10 @@ class RuntimeSettings:
         """Store a partial update of one section and tell every worker; returns the effective values."""
         stored = {**self._stored_overrides(section), **changes}
         with self._store.database.connection_context():
-            Setting.replace(section=section, value=orjson.dumps(stored).decode(), updated_at=time.time()).execute()
+            fields = {Setting.value: orjson.dumps(stored).decode(), Setting.updated_at: time.time()}
+            # An upsert both SQLite and PostgreSQL speak (peewee's replace() is SQLite/MySQL only).
+            (Setting.insert({Setting.section: section, **fields})
+             .on_conflict(conflict_target=[Setting.section], update=fields).execute())
         self._counters.incr(VERSION_KEY)
         self._refresh(force=True)
         return self._values[section]

@@ -3,12 +3,43 @@
 Pure functions over dicts: which translation applies depends only on the client's format
 and the provider's (`openai` or `anthropic`).
 """
+import functools
+import logging
+
+from app.errors import InvalidRequest, UpstreamError
 from app.providers import UpstreamCall
 from app.translate import (Usage, anthropic_request_to_openai, anthropic_response_to_openai,
                            inject_anthropic_cache_control, openai_request_to_anthropic,
                            openai_response_to_anthropic, usage_from_anthropic, usage_from_openai)
 
 CHAT_PATHS = {"openai": "/chat/completions", "anthropic": "/messages"}
+# What the translators raise when a field the schemas leave open has an unexpected type.
+SHAPE_ERRORS = (LookupError, TypeError, AttributeError, ValueError)
+
+log = logging.getLogger("cortex.shaping")
+
+
+def _shape_errors_become(make_error):
+    """Decorator: a body the translation cannot read becomes `make_error(message)`, not a 500."""
+    def decorate(translate):
+        @functools.wraps(translate)
+        def translated(*args, **kwargs):
+            try:
+                return translate(*args, **kwargs)
+            except SHAPE_ERRORS as exc:
+                log.info("%s failed on an unexpected shape: %s: %s", translate.__name__, type(exc).__name__, exc)
+                raise make_error(exc) from None
+        return translated
+    return decorate
+
+
+def _unreadable_request(exc: Exception) -> InvalidRequest:
+    return InvalidRequest(f"A field of the request has an unexpected type or shape ({type(exc).__name__}: {exc})",
+                          code="invalid_value")
+
+
+def _unreadable_reply(exc: Exception) -> UpstreamError:
+    return UpstreamError("The provider sent a reply of an unexpected shape", code="upstream_bad_response")
 
 
 def client_wants_usage(client_format: str, body: dict) -> bool:
@@ -17,6 +48,7 @@ def client_wants_usage(client_format: str, body: dict) -> bool:
     return client_format == "anthropic" or (isinstance(options, dict) and options.get("include_usage") is True)
 
 
+@_shape_errors_become(_unreadable_request)
 def upstream_chat_body(client_format: str, provider_format: str, body: dict, model: str,
                        *, inject_cache_control: bool) -> dict:
     if client_format == provider_format:
@@ -44,11 +76,13 @@ def chat_call(client_format: str, provider_format: str, body: dict, model: str, 
     )
 
 
+@_shape_errors_become(_unreadable_reply)
 def reply_usage(provider_format: str, reply: dict) -> Usage:
     usage = reply.get("usage")
     return usage_from_anthropic(usage) if provider_format == "anthropic" else usage_from_openai(usage)
 
 
+@_shape_errors_become(_unreadable_reply)
 def client_chat_reply(client_format: str, provider_format: str, reply: dict, requested_model: str) -> dict:
     if client_format == provider_format:
         return {**reply, "model": requested_model}

@@ -8,14 +8,16 @@ million rows does not stall the streams this worker is relaying.
 """
 import base64
 import binascii
+import math
 import time
 from dataclasses import dataclass
 
-import gevent
 from peewee import SQL, Case, fn
 
 from app.db import UsageRecord
 from app.errors import InvalidRequest, PermissionDenied
+from app.usage import off_hub
+from schemas.usage import MAX_OFFSET
 
 UNKNOWN_GROUP = "unknown"  # the key under which records without a provider/model/key are counted
 RECORD_COLUMNS = (
@@ -40,7 +42,10 @@ def encode_cursor(timestamp: float, record_id: int) -> str:
 def decode_cursor(cursor: str) -> tuple[float, int]:
     try:
         timestamp, record_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(",")
-        return float(timestamp), int(record_id)
+        timestamp, record_id = float(timestamp), int(record_id)
+        if not (math.isfinite(timestamp) and 0 <= record_id <= MAX_OFFSET):  # else an overflow in the store
+            raise ValueError(cursor)
+        return timestamp, record_id
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidRequest("Invalid cursor: pass the X-Next-Cursor header of the previous page unchanged",
                              code="invalid_cursor", param="cursor") from None
@@ -101,7 +106,7 @@ class UsageQueries:
         def run():
             with self._database.connection_context():
                 return work(*args)
-        return gevent.get_hub().threadpool.apply(run)
+        return off_hub(run)
 
     def page(self, principal, query: dict) -> UsagePage:
         """`limit` records matching the filters, newest first, after `offset` records or after `cursor`."""
@@ -135,7 +140,7 @@ def _summarize(conditions: list) -> dict:
         "total_tokens": tokens or 0,
         "total_input_tokens": input_tokens or 0,
         "total_output_tokens": output_tokens or 0,
-        "avg_latency_ms": round(latency or 0.0, 1),
+        "avg_latency_ms": round(float(latency or 0.0), 1),  # PostgreSQL's AVG is a Decimal
         "total_cost_usd": cost,  # null when no matching record has a configured price
     }
     for name, column in GROUPS:

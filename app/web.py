@@ -9,7 +9,7 @@ import orjson
 import peewee
 from flask import current_app, g, request
 from marshmallow import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.auth import presented_key, require_permission
 from app.errors import (CortexError, InvalidRequest, MethodNotAllowed, NotFound, RateLimited, RequestTooLarge,
@@ -21,6 +21,9 @@ error_log = logging.getLogger("cortex.errors")
 
 SURFACE_PREFIXES = (("/v1/", "openai"), ("/anthropic/", "anthropic"))
 STORE_UNAVAILABLE = (peewee.OperationalError, peewee.InterfaceError)  # unreachable, locked, closed
+# orjson encodes at most ~254 levels. Cortex re-encodes every body it forwards, some nested a few
+# levels deeper (translation, the cache key): a body must encode with this many levels to spare.
+SPARE_JSON_LEVELS = 50
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -64,13 +67,30 @@ def _flatten(messages, prefix="") -> list[str]:
 def load_body(schema) -> dict:
     """The request's JSON object validated by `schema`; 400 naming the field otherwise."""
     raw = request.get_data(cache=False)
+    if request.content_length is None and len(raw) >= current_app.config["MAX_CONTENT_LENGTH"]:
+        # Werkzeug cuts a chunked body off at the limit without a word: one that filled it is too large.
+        raise RequestEntityTooLarge()
     if not raw:
         raise InvalidRequest("Request body is empty: expected a JSON object", code="invalid_json")
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidRequest(f"Request body is not valid JSON: {exc}", code="invalid_json") from None
+    if raw.count(b"[") + raw.count(b"{") > SPARE_JSON_LEVELS and _nested_too_deeply(body):
+        raise InvalidRequest("Request body is nested too deeply", code="invalid_json")
     return load_data(schema, body)
+
+
+def _nested_too_deeply(body) -> bool:
+    """Whether `body` fails to encode inside SPARE_JSON_LEVELS extra levels (orjson, C speed)."""
+    probe = body
+    for _ in range(SPARE_JSON_LEVELS):
+        probe = [probe]
+    try:
+        orjson.dumps(probe)
+    except orjson.JSONEncodeError:
+        return True
+    return False
 
 
 def load_query(schema) -> dict:

@@ -4,15 +4,7 @@ Declared fields are validated; everything else passes through to the provider (I
 """
 from marshmallow import INCLUDE, Schema, fields, validate
 
-from schemas.fields import StrictBoolean
-
-
-class AnthropicMessageSchema(Schema):
-    class Meta:
-        unknown = INCLUDE
-
-    role = fields.String(required=True, validate=validate.OneOf(("user", "assistant")))
-    content = fields.Raw(required=True)
+from schemas.fields import Message, StrictBoolean
 
 
 class CountTokensRequestSchema(Schema):
@@ -20,7 +12,8 @@ class CountTokensRequestSchema(Schema):
         unknown = INCLUDE
 
     model = fields.String(required=True, validate=validate.Length(min=1))
-    messages = fields.List(fields.Nested(AnthropicMessageSchema), required=True, validate=validate.Length(min=1))
+    messages = fields.List(Message(("user", "assistant"), content_required=True), required=True,
+                           validate=validate.Length(min=1))
     system = fields.Raw(allow_none=True)
     tools = fields.List(fields.Dict(), allow_none=True)
     tool_choice = fields.Dict(allow_none=True)

@@ -1,7 +1,32 @@
 """Field types shared by the schemas."""
-from marshmallow import fields
+from marshmallow import ValidationError, fields
 
 
 def StrictBoolean(**kwargs):
     """A JSON boolean only: "true" or 1 are type errors, not booleans."""
     return fields.Boolean(truthy={True}, falsy={False}, **kwargs)
+
+
+class Message(fields.Field):
+    """A chat message: an object with a known `role` (and `content` where required), kept as is.
+
+    A field rather than a nested schema: messages are the bulk of every inference body and
+    this checks them without building a schema per message. Errors still name the path
+    (`messages.0.role`).
+    """
+
+    def __init__(self, roles: tuple, content_required: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.roles = roles
+        self.content_required = content_required
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            raise ValidationError("Not a valid message object.")
+        if "role" not in value:
+            raise ValidationError({"role": ["Missing data for required field."]})
+        if value["role"] not in self.roles:
+            raise ValidationError({"role": [f"Must be one of: {', '.join(self.roles)}."]})
+        if self.content_required and "content" not in value:
+            raise ValidationError({"content": ["Missing data for required field."]})
+        return value

@@ -6,19 +6,11 @@ to the provider untouched.
 import orjson
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
-from schemas.fields import StrictBoolean
+from schemas.fields import Message, StrictBoolean
 
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 TRANSCRIPTION_FORMATS = ("json", "text", "srt", "verbose_json", "vtt", "diarized_json")
 MAX_KNOWN_SPEAKERS = 4
-
-
-class ChatMessageSchema(Schema):
-    class Meta:
-        unknown = INCLUDE
-
-    role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    content = fields.Raw(allow_none=True)
 
 
 class ChatCompletionRequestSchema(Schema):
@@ -26,7 +18,7 @@ class ChatCompletionRequestSchema(Schema):
         unknown = INCLUDE
 
     model = fields.String(required=True, validate=validate.Length(min=1))
-    messages = fields.List(fields.Nested(ChatMessageSchema), required=True, validate=validate.Length(min=1))
+    messages = fields.List(Message(ROLES), required=True, validate=validate.Length(min=1))
     stream = StrictBoolean(allow_none=True)
     stream_options = fields.Dict(allow_none=True)
     max_tokens = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1))

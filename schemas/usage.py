@@ -10,6 +10,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 # RFC 3339 section 5.6 date-time: the offset is mandatory (a naive time is ambiguous).
 RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 MAX_LIMIT = 1000
+MAX_OFFSET = 2**63 - 1  # the largest integer SQLite and PostgreSQL take; more is a 400, not an overflow
 
 
 class RFC3339Timestamp(fields.Field):
@@ -46,7 +47,7 @@ class UsageFilterSchema(Schema):
 
 class UsageListQuerySchema(UsageFilterSchema):
     limit = fields.Integer(load_default=100, validate=validate.Range(1, MAX_LIMIT))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, MAX_OFFSET))
     cursor = fields.String(validate=validate.Length(min=1))  # the X-Next-Cursor of the previous page
 
     @validates_schema

@@ -3,6 +3,7 @@ import pytest
 
 from tests.cortex_server import CortexServer, base_config
 from tests.mocks import MockUpstream
+from tests.services import PostgresServer, RedisServer
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +38,19 @@ def start_cortex(mock, tmp_path_factory):
 def cortex(start_cortex):
     """Cortex with 2 gevent workers in front of the mock, shared by a test module."""
     return start_cortex()
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """A real redis-server for the session; `.fresh_url()` gives a test an empty database."""
+    server = RedisServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL cluster for the session; `.fresh_url()` creates an empty database."""
+    server = PostgresServer()
+    yield server
+    server.stop()

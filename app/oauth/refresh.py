@@ -17,6 +17,7 @@ import gevent
 from app.oauth.errors import NotRefreshable, RefreshFailed, TokenNotFound
 from app.oauth.flows import AuthorizationServerError
 from app.oauth.tokens import TokenSet, TokenStore
+from app.usage import STORE_ERRORS
 
 log = logging.getLogger("cortex.oauth")
 
@@ -50,7 +51,9 @@ class TokenRefresher:
             gevent.sleep(self._settings.token_refresh().check_interval_secs)
             try:
                 self.run_cycle()
-            except Exception:  # noqa: BLE001 - the loop must outlive a bad cycle (store down, ...)
+            except STORE_ERRORS as exc:  # the next cycle retries; no traceback per cycle for an outage
+                log.warning("token refresh cycle skipped: store unavailable (%s)", type(exc).__name__)
+            except Exception:  # noqa: BLE001 - the loop must outlive a bad cycle
                 log.exception("token refresh cycle failed")
 
     def run_cycle(self) -> list[str]:

@@ -1,10 +1,11 @@
 """Token sets and their encrypted store, shared by every worker (and instance) through the DB.
 
 Each worker keeps the decrypted tokens it last read; a version counter in the instance's
-shared memory moves on every write, so a request costs a counter read, not a DB read, and
-still sees another worker's refresh or logout at once. Entries also age out, which bounds
-how long a write by another instance (or by the CLI) stays unseen: a missing login is
-looked up again within seconds, a present one within `CACHE_MAX_AGE_SECS`.
+shared memory (in Redis with `redis_url`, shared by every instance) moves on every write, so
+a request costs a counter read, not a DB read, and still sees another worker's refresh or
+logout at once. Entries also age out, which bounds how long a write the counter does not
+see (another instance without Redis, the CLI) stays unseen: a missing login is looked up
+again within seconds, a present one within `CACHE_MAX_AGE_SECS`.
 """
 import dataclasses
 import logging

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import orjson
 import requests
 from requests.adapters import HTTPAdapter
+from requests.utils import get_environ_proxies
 from urllib3.exceptions import ReadTimeoutError
 
 from app.config import ProviderConfig
@@ -171,6 +172,10 @@ class ProviderAdapter:
         self.session.mount("http://", pool)
         self.session.mount("https://", pool)
         self.session.headers.update({"User-Agent": "cortex-gateway", "Content-Type": "application/json"})
+        # Proxy settings (HTTP(S)_PROXY, NO_PROXY) are read once here instead of on every call:
+        # with trust_env, requests rescans the environment and netrc per request.
+        self.session.proxies = get_environ_proxies(provider.base_url)
+        self.session.trust_env = False
 
     # What differs between providers -------------------------------------------------------
     def url(self, call: UpstreamCall) -> str:

@@ -114,14 +114,15 @@ def test_upstream_errors_by_provider_and_code_including_failover(server, mock):
         server.openai(default_headers=CLOSE).chat.completions.create(model="gpt-4o", messages=HI)
     reply = server.openai(default_headers=CLOSE).chat.completions.with_raw_response.create(model="smart", messages=HI)
     assert reply.headers["x-cortex-provider"] == "mockanthropic", "the 503 made the virtual model fail over"
-    after = settled(server, lambda s: s.value("cortex_upstream_errors_total", code="upstream_503")
-                    > before.value("cortex_upstream_errors_total", code="upstream_503"))
+    served_by_fallback = {**CLAUDE, "surface": "openai"}
+    # A request is counted when its response closes, after the client has the body: wait for it.
+    after = settled(server, lambda s: s.value("cortex_requests_total", status="200", **served_by_fallback)
+                    > before.value("cortex_requests_total", status="200", **served_by_fallback))
     for code in ("upstream_500", "upstream_503"):
         assert after.value("cortex_upstream_errors_total", provider="mockai", code=code) == \
             before.value("cortex_upstream_errors_total", provider="mockai", code=code) + 1
     assert after.value("cortex_requests_total", status="502", **GPT) == \
         before.value("cortex_requests_total", status="502", **GPT) + 1
-    served_by_fallback = {**CLAUDE, "surface": "openai"}
     assert after.value("cortex_requests_total", status="200", **served_by_fallback) == \
         before.value("cortex_requests_total", status="200", **served_by_fallback) + 1
 
