@@ -81,8 +81,12 @@ class Relay:
         return anthropic_error_event(error) if self.client_format == "anthropic" else openai_error_event(error)
 
 
-class OpenAIPassthrough(Relay):
-    """OpenAI client, OpenAI-type provider."""
+class OpenAIUpstreamRelay(Relay):
+    """Relays from an OpenAI-type provider: `data:` chunks, then `[DONE]`.
+
+    A stream that ends after a finish_reason but without `[DONE]` is complete (some
+    providers omit it); one that ends before either was cut short.
+    """
 
     def __init__(self, requested_model, include_usage):
         super().__init__(requested_model, include_usage)
@@ -96,19 +100,31 @@ class OpenAIPassthrough(Relay):
             self.complete = True
             return b""
         chunk = _openai_chunk(data)
-        choices = chunk.get("choices")
+        self._finished = self._finished or _has_finish_reason(chunk)
+        return self.forward(chunk)
+
+    def forward(self, chunk: dict) -> bytes:
+        raise NotImplementedError
+
+    def _require_complete(self):
+        if not (self.complete or self._finished):
+            raise _truncated()
+        self.complete = True
+
+
+class OpenAIPassthrough(OpenAIUpstreamRelay):
+    """OpenAI client, OpenAI-type provider."""
+
+    def forward(self, chunk):
         if chunk.get("usage"):
             self.usage = usage_from_openai(chunk["usage"])
-            if not choices and not self.include_usage:
+            if not chunk.get("choices") and not self.include_usage:
                 return b""  # Cortex asked for this chunk; the client did not
-        self._finished = self._finished or _has_finish_reason(chunk)
         chunk["model"] = self.requested_model
         return openai_event(chunk)
 
     def finish(self):
-        if not (self.complete or self._finished):
-            raise _truncated()
-        self.complete = True
+        self._require_complete()
         return b"data: [DONE]\n\n"
 
 
@@ -178,7 +194,7 @@ class AnthropicToOpenAI(Relay):
         return b"".join(openai_event(chunk) for chunk in chunks) + b"data: [DONE]\n\n"
 
 
-class OpenAIToAnthropic(Relay):
+class OpenAIToAnthropic(OpenAIUpstreamRelay):
     """Anthropic client, OpenAI-type provider."""
 
     client_format = "anthropic"
@@ -186,25 +202,14 @@ class OpenAIToAnthropic(Relay):
     def __init__(self, requested_model, include_usage):
         super().__init__(requested_model, include_usage)
         self._translator = OpenAIStreamToAnthropic(model=requested_model)
-        self._finished = False
 
-    def feed(self, raw):
-        _, data = parse_event(raw)
-        if not data:
-            return b""
-        if data == DONE:
-            self.complete = True
-            return b""
-        chunk = _openai_chunk(data)
-        self._finished = self._finished or _has_finish_reason(chunk)
+    def forward(self, chunk):
         events = self._translator.feed(chunk)
         self.usage = self._translator.usage
         return b"".join(anthropic_event(name, payload) for name, payload in events)
 
     def finish(self):
-        if not (self.complete or self._finished):
-            raise _truncated()
-        self.complete = True
+        self._require_complete()
         events = self._translator.finish()
         self.usage = self._translator.usage
         return b"".join(anthropic_event(name, payload) for name, payload in events)

@@ -1,0 +1,110 @@
+"""SSE relays fed recorded upstream events: framing, usage capture, completeness, errors."""
+import orjson
+import pytest
+
+from app.errors import UpstreamError
+from app.relay import RELAYS, parse_event
+
+
+def data(chunk) -> bytes:
+    return b"data: " + (chunk if isinstance(chunk, bytes) else orjson.dumps(chunk))
+
+
+def named(name: str, payload: dict) -> bytes:
+    return b"event: " + name.encode() + b"\n" + data(payload)
+
+
+def openai_chunk(content=None, finish=None, usage=None, choices=True):
+    chunk = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": "gpt-4o-2024-08-06",
+             "choices": [{"index": 0, "delta": {"content": content} if content else {}, "finish_reason": finish}]
+             if choices else []}
+    if usage:
+        chunk["usage"] = usage
+    return chunk
+
+
+USAGE = {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}
+OPENAI_STREAM = [data(openai_chunk("Hi")), data(openai_chunk(finish="stop")),
+                 data(openai_chunk(usage=USAGE, choices=False)), data(b"[DONE]")]
+
+
+def run(relay, events) -> list[dict | str]:
+    out = b"".join(relay.feed(event) for event in events) + relay.finish()
+    return [parse_event(block)[1].decode() for block in out.split(b"\n\n") if block]
+
+
+@pytest.mark.parametrize("include_usage, chunks_out", [(False, 3), (True, 4)])
+def test_openai_passthrough_usage_chunk_only_when_asked(include_usage, chunks_out):
+    relay = RELAYS[("openai", "openai")]("gpt-4o", include_usage)
+    out = run(relay, OPENAI_STREAM)
+    assert len(out) == chunks_out and out[-1] == "[DONE]"
+    assert all(orjson.loads(item)["model"] == "gpt-4o" for item in out[:-1]), "the client's model name"
+    assert (relay.usage.input_tokens, relay.usage.output_tokens) == (5, 2)
+
+
+@pytest.mark.parametrize("client, events", [
+    ("openai", [data(openai_chunk("Hi")), data(openai_chunk(finish="stop"))]),  # no [DONE]: still complete
+    ("anthropic", [data(openai_chunk("Hi")), data(openai_chunk(finish="stop"))]),
+])
+def test_finish_reason_without_done_is_complete(client, events):
+    relay = RELAYS[(client, "openai")]("m", False)
+    run(relay, events)
+    assert relay.complete
+
+
+@pytest.mark.parametrize("pair, events", [
+    (("openai", "openai"), [data(openai_chunk("Hi"))]),
+    (("anthropic", "openai"), [data(openai_chunk("Hi"))]),
+    (("anthropic", "anthropic"), [named("message_start", {"type": "message_start", "message": {
+        "id": "msg_1", "model": "x", "usage": {"input_tokens": 3, "output_tokens": 0}}})]),
+    (("openai", "anthropic"), [named("message_start", {"type": "message_start", "message": {
+        "id": "msg_1", "type": "message", "role": "assistant", "content": [], "model": "x",
+        "usage": {"input_tokens": 3, "output_tokens": 0}}})]),
+])
+def test_a_stream_cut_short_is_an_error_not_a_clean_close(pair, events):
+    relay = RELAYS[pair]("m", True)
+    for event in events:
+        relay.feed(event)
+    with pytest.raises(UpstreamError) as excinfo:
+        relay.finish()
+    assert excinfo.value.code == "upstream_stream_truncated"
+
+
+@pytest.mark.parametrize("pair, event", [
+    (("openai", "openai"), data({"error": {"message": "overloaded"}})),
+    (("anthropic", "openai"), data({"error": {"message": "overloaded"}})),
+    (("anthropic", "anthropic"), named("error", {"type": "error", "error": {"type": "overloaded_error",
+                                                                              "message": "overloaded"}})),
+    (("openai", "anthropic"), named("error", {"type": "error", "error": {"type": "overloaded_error",
+                                                                           "message": "overloaded"}})),
+])
+def test_upstream_error_events_raise(pair, event):
+    with pytest.raises(UpstreamError) as excinfo:
+        RELAYS[pair]("m", True).feed(event)
+    assert "overloaded" in excinfo.value.message
+
+
+@pytest.mark.parametrize("pair, expected_prefix", [
+    (("openai", "openai"), b"data: {\"error\""),
+    (("anthropic", "openai"), b"event: error\ndata: {\"type\":\"error\""),
+])
+def test_error_event_in_the_clients_format(pair, expected_prefix):
+    event = RELAYS[pair]("m", True).error_event(UpstreamError("boom", code="upstream_error"))
+    assert event.startswith(expected_prefix) and event.endswith(b"\n\n")
+
+
+def test_anthropic_passthrough_rewrites_model_and_sums_usage():
+    relay = RELAYS[("anthropic", "anthropic")]("claude-alias", False)
+    events = [
+        named("message_start", {"type": "message_start", "message": {
+            "id": "msg_1", "model": "claude-3-5-sonnet-20241022",
+            "usage": {"input_tokens": 10, "output_tokens": 1, "cache_read_input_tokens": 4}}}),
+        b"event: ping\ndata: {\"type\": \"ping\"}",
+        named("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+                                "usage": {"output_tokens": 6}}),
+        named("message_stop", {"type": "message_stop"}),
+    ]
+    out = run(relay, events)
+    assert orjson.loads(out[0])["message"]["model"] == "claude-alias"
+    assert out[1] == '{"type": "ping"}', "events Cortex does not read pass byte for byte"
+    assert (relay.usage.input_tokens, relay.usage.cache_read_tokens, relay.usage.output_tokens) == (14, 4, 6)
