@@ -140,7 +140,8 @@ def _insert_usage(database, batch: list[dict]) -> None:
         names = ", ".join(f'"{UsageRecord._meta.fields[c].column_name}"' for c in columns)
         placeholders = ", ".join([database.param] * len(columns))
         sql = f'INSERT INTO "{UsageRecord._meta.table_name}" ({names}) VALUES ({placeholders})'
-        database.cursor().executemany(sql, rows)
+        with peewee.__exception_wrapper__:  # DB-API errors become peewee's, as STORE_ERRORS expects
+            database.cursor().executemany(sql, rows)
 
 
 def usage_writer(store, flush_interval: float = FLUSH_INTERVAL_SECS) -> BackgroundWriter:

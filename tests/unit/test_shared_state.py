@@ -75,3 +75,31 @@ def test_store_adds_columns_missing_from_an_older_table(tmp_path):
     columns = {c.name for c in store.database.get_columns("usage_records")}
     assert {"cached", "cost_usd", "ttft_ms", "api_key_name"} <= columns
     assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+
+
+def test_usage_insert_reports_a_locked_store_as_a_store_error(tmp_path):
+    """The writer keeps records queued only for STORE_ERRORS: a raw DB-API error would kill it."""
+    import peewee
+
+    from app.inference import CallContext
+    from app.usage import STORE_ERRORS, _insert_usage
+    store = Store(StorageConfig(f"sqlite:///{tmp_path}/u.db", "", ""))
+    record = CallContext(request_id="r1", endpoint="/v1/chat/completions").usage_fields()
+    with store.database.connection_context():
+        _insert_usage(store.database, [record, {**record, "request_id": "r2", "cached": True}])
+    with sqlite3.connect(tmp_path / "u.db") as connection:
+        assert [r[0] for r in connection.execute("SELECT request_id FROM usage_records ORDER BY id")] == ["r1", "r2"]
+    holder = sqlite3.connect(tmp_path / "u.db", timeout=0)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with store.database.connection_context():
+            store.database.execute_sql("PRAGMA busy_timeout=50")
+            try:
+                _insert_usage(store.database, [record])
+            except STORE_ERRORS as exc:
+                assert isinstance(exc, peewee.OperationalError)
+            else:
+                raise AssertionError("a locked store must raise")
+    finally:
+        holder.rollback()
+        holder.close()
