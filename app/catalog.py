@@ -7,7 +7,7 @@ from app.providers import UpstreamCall
 
 log = logging.getLogger("cortex.catalog")
 
-MODEL_LIST_TIMEOUT = (5.0, 10.0)  # connect, read: the page must not hang on a slow provider
+MODEL_LIST_DEADLINE_SECS = 10.0  # the page must not hang on a slow provider
 MODEL_LIST_TTL_SECS = 600.0
 FAILED_LIST_TTL_SECS = 60.0       # a failing provider is asked again after this
 MASK = "****...****"
@@ -55,7 +55,7 @@ class ProviderCatalog:
         if adapter.lists_models:
             try:
                 listed = _display_names(adapter.send(UpstreamCall(path="/models", method="GET",
-                                                                  timeout=MODEL_LIST_TIMEOUT)).body)
+                                                                  deadline_secs=MODEL_LIST_DEADLINE_SECS)).body)
             except CortexError as exc:  # unreachable, rejected, not logged in: the config still answers
                 error, ttl = exc.message, FAILED_LIST_TTL_SECS
                 log.info("model list of provider %s unavailable: %s", name, error)
