@@ -1,5 +1,6 @@
 """The store: peewee models on SQLite (WAL) by default, PostgreSQL by `database_url`."""
 import os
+import sqlite3
 from contextlib import contextmanager
 from urllib.parse import urlparse
 
@@ -145,9 +146,8 @@ def open_database(storage: StorageConfig) -> peewee.Database:
         # -wal and -shm files the same mode.
         os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
         os.chmod(path, 0o600)
-        return peewee.SqliteDatabase(path, pragmas={
-            "journal_mode": "wal", "synchronous": "normal", "busy_timeout": 5000, "foreign_keys": 1,
-        })
+        # journal_mode=wal is a property of the file, set once by Store; these are per connection.
+        return peewee.SqliteDatabase(path, pragmas={"synchronous": "normal", "busy_timeout": 5000, "foreign_keys": 1})
     if monkey.is_module_patched("socket"):
         # A gunicorn gevent worker: psycopg2 waits on its sockets through gevent instead of
         # blocking the hub. Process-wide and idempotent.
@@ -164,9 +164,20 @@ class Store:
     def __init__(self, storage: StorageConfig):
         self.database = open_database(storage)
         self.database.bind(MODELS, bind_refs=False, bind_backrefs=False)
+        self._wal_keeper = None
         with self.database.connection_context(), self._schema_lock():
+            if isinstance(self.database, peewee.SqliteDatabase):
+                self.database.execute_sql("PRAGMA journal_mode=wal")
             self.database.create_tables(MODELS, safe=True)
             self._add_missing_columns()
+        if isinstance(self.database, peewee.SqliteDatabase):
+            # Held open for the worker's life: SQLite checkpoints (an fsync) and deletes the
+            # WAL file when its last connection closes, which was once per usage batch.
+            self._wal_keeper = sqlite3.connect(self.database.database, check_same_thread=False)
+
+    def close(self) -> None:
+        if self._wal_keeper is not None:
+            self._wal_keeper.close()
 
     @contextmanager
     def _schema_lock(self):

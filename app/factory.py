@@ -69,6 +69,7 @@ class Cortex:
             adapter.close()
         if self.redis is not None:
             self.redis.close()
+        self.store.close()
 
 
 def _configure_logging():
