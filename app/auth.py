@@ -62,7 +62,8 @@ def require_admin_or_loopback(keys: KeyRing, headers, remote_addr: str | None) -
 
 
 def _matches(value: str, patterns: tuple) -> bool:
-    return any(fnmatchcase(value, pattern) for pattern in patterns)
+    # "*" (the default) matches everything: no glob matching on every request for it.
+    return "*" in patterns or any(fnmatchcase(value, pattern) for pattern in patterns)
 
 
 def model_allowed(principal: ApiKeyConfig, requested: str, resolved: str) -> bool:

@@ -174,6 +174,8 @@ class Store:
             # Held open for the worker's life: SQLite checkpoints (an fsync) and deletes the
             # WAL file when its last connection closes, which was once per usage batch.
             self._wal_keeper = sqlite3.connect(self.database.database, check_same_thread=False)
+            # SQLite opens the file on a connection's first statement: until then it holds nothing open.
+            self._wal_keeper.execute("PRAGMA schema_version").fetchone()
 
     def close(self) -> None:
         if self._wal_keeper is not None:

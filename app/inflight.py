@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import gevent
 
 from app.errors import ServiceUnavailable
+from app.process import current_pid
 from app.redis_state import KEY_PREFIX, REDIS_ERRORS, OutageLog
 from app.shm import MappedFile
 
@@ -25,6 +26,8 @@ log = logging.getLogger("cortex.inflight")
 SLOT = struct.Struct("<qqdd8s160s160s64s160s")
 HEADER = struct.Struct("<q")  # the last id handed out
 LAST_CHUNK_OFFSET = 24
+ROUTE = struct.Struct("<160s64s")  # model, provider: written in place once the request is routed
+ROUTE_OFFSET = struct.calcsize("<qqdd8s160s")
 
 
 def _text(value: str | None, width: int) -> bytes:
@@ -86,7 +89,7 @@ class InflightRegistry:
 
     def register(self, method: str, uri: str, api_key_name: str | None) -> InflightSlot | None:
         """Claim a slot; None when the table is full (the request is served, just not listed)."""
-        now, pid = time.time(), os.getpid()
+        now, pid = time.time(), current_pid()
         with self._file.locked() as memory:
             for probe in range(self.slots):
                 index = (self._cursor + probe) % self.slots
@@ -103,18 +106,17 @@ class InflightRegistry:
             return None
 
     def update(self, slot: InflightSlot, *, provider: str, model: str) -> None:
-        values = list(SLOT.unpack_from(self._file.memory, slot.offset))
-        if values[0] != slot.id:
-            return
-        values[6], values[7] = _text(model, 160), _text(provider, 64)
-        SLOT.pack_into(self._file.memory, slot.offset, *values)
+        memory = self._file.memory
+        if struct.unpack_from("<q", memory, slot.offset)[0] == slot.id:
+            ROUTE.pack_into(memory, slot.offset + ROUTE_OFFSET, _text(model, 160), _text(provider, 64))
 
     def touch(self, slot: InflightSlot) -> None:
         struct.pack_into("<d", self._file.memory, slot.offset + LAST_CHUNK_OFFSET, time.time())
 
     def release(self, slot: InflightSlot) -> None:
-        if struct.unpack_from("<q", self._file.memory, slot.offset)[0] == slot.id:
-            struct.pack_into("<q", self._file.memory, slot.offset, 0)
+        memory = self._file.memory
+        if struct.unpack_from("<q", memory, slot.offset)[0] == slot.id:
+            struct.pack_into("<q", memory, slot.offset, 0)
 
     def snapshot(self) -> list[InflightRequest]:
         now, requests, alive = time.time(), [], {}

@@ -12,11 +12,12 @@ model, error code), never keys or secrets.
 """
 import os
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, values
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from app.errors import UpstreamError
+from app.process import current_pid
 from app.web import surface_of
 
 # LLM calls run from tens of milliseconds (cache hits, tiny replies) to minutes (long generations).
@@ -25,11 +26,23 @@ TTFT_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32)
 ROUTE_LABELS = ("surface", "provider", "model")
 
 
+def _use_cached_pid() -> None:
+    """prometheus_client's multiprocess values ask os.getpid() on every sample, a system call
+    each, to notice a fork; app.process notices forks once for the whole process. Installed
+    once per process, before its first metric: two value classes would map one file twice."""
+    if not getattr(values.ValueClass, "cached_pid", False):
+        values.ValueClass = values.MultiProcessValue(process_identifier=current_pid)
+        values.ValueClass.cached_pid = True
+
+
 class Metrics:
     """The instance's metrics; app-wide, on `app.extensions["cortex"].metrics`."""
 
     def __init__(self):
         self.multiprocess_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if self.multiprocess_dir:
+            _use_cached_pid()
+        self._children = {}  # (metric, label values) -> child: labels() validates and locks per call
         self.registry = CollectorRegistry()
         self.requests = Counter("cortex_requests", "Inference requests by surface, route and HTTP status",
                                 (*ROUTE_LABELS, "status"), registry=self.registry)
@@ -50,29 +63,36 @@ class Metrics:
     def request_started(self) -> None:
         self.inflight.inc()
 
+    def _child(self, metric, *labels):
+        key = (metric, labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
     def observe(self, ctx, fields: dict) -> None:
         """One finished inference request: `fields` is its usage record (app.inference)."""
         self.inflight.dec()
         # Only a resolved route's names: a client's unknown model name must not become a label.
         provider, model = (ctx.route.provider.name, ctx.route.model) if ctx.route else ("", "")
         route = (surface_of(ctx.endpoint), provider, model)
-        self.requests.labels(*route, str(fields["http_status"])).inc()
-        self.latency.labels(*route).observe(fields["latency_ms"] / 1000)
+        self._child(self.requests, *route, fields["http_status"]).inc()
+        self._child(self.latency, *route).observe(fields["latency_ms"] / 1000)
         if fields["ttft_ms"] is not None:
-            self.ttft.labels(*route).observe(fields["ttft_ms"] / 1000)
+            self._child(self.ttft, *route).observe(fields["ttft_ms"] / 1000)
         if not ctx.cached:  # a cache hit repeats its tokens in the usage record, but no provider spent them
             if fields["input_tokens"]:
-                self.tokens.labels(provider, model, "input").inc(fields["input_tokens"])
+                self._child(self.tokens, provider, model, "input").inc(fields["input_tokens"])
             if fields["output_tokens"]:
-                self.tokens.labels(provider, model, "output").inc(fields["output_tokens"])
+                self._child(self.tokens, provider, model, "output").inc(fields["output_tokens"])
         if isinstance(ctx.error, UpstreamError):
             self.observe_upstream_error(provider, ctx.error)
 
     def observe_upstream_error(self, provider: str, error: UpstreamError) -> None:
-        self.upstream_errors.labels(provider, error.code).inc()
+        self._child(self.upstream_errors, provider, error.code).inc()
 
     def observe_cache(self, hit: bool) -> None:
-        self.cache_lookups.labels("hit" if hit else "miss").inc()
+        self._child(self.cache_lookups, "hit" if hit else "miss").inc()
 
     def exposition(self, accept: str | None) -> tuple[bytes, str]:
         """(body, content type) in the format the scraper's Accept header asks for (Prometheus text

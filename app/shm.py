@@ -12,7 +12,8 @@ import os
 import struct
 import tempfile
 import time
-from contextlib import contextmanager
+
+from app.process import current_pid
 
 SLOT = struct.Struct("<16sqd")  # key digest, value, expiry (unix time; 0 = never)
 EMPTY_DIGEST = bytes(16)
@@ -42,21 +43,25 @@ class MappedFile:
     def memory(self) -> mmap.mmap:
         # flock belongs to an open file description: each process needs its own, so
         # (re)open after a fork.
-        if self._pid != os.getpid():
+        if self._pid != current_pid():
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             if os.fstat(fd).st_size < self.size:
                 os.ftruncate(fd, self.size)
-            self._fd, self._map, self._pid = fd, mmap.mmap(fd, self.size), os.getpid()
+            self._fd, self._map, self._pid = fd, mmap.mmap(fd, self.size), current_pid()
         return self._map
 
-    @contextmanager
-    def locked(self):
+    def locked(self) -> "MappedFile":
+        """`with mapped.locked() as memory:` holds the lock (a class, not a @contextmanager
+        generator: the in-flight registry takes it on every request)."""
+        return self
+
+    def __enter__(self) -> mmap.mmap:
         memory = self.memory
         fcntl.flock(self._fd, fcntl.LOCK_EX)
-        try:
-            yield memory
-        finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        return memory
+
+    def __exit__(self, *exc_info) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
 class SharedCounters:

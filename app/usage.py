@@ -23,6 +23,8 @@ FLUSH_INTERVAL_SECS = 0.5
 MAX_QUEUED = 100_000
 MAX_BACKOFF_SECS = 10.0
 OPTIMIZE_INTERVAL_SECS = 600.0
+# 100 rows of ~21 columns: well under SQLite's 32766 and PostgreSQL's 65535 bound parameters.
+ROWS_PER_INSERT = 100
 STORE_ERRORS = (peewee.PeeweeException, OSError)
 
 
@@ -100,7 +102,10 @@ class BackgroundWriter:
             self._wake.wait(backoff)
             self._wake.clear()
             try:
-                while off_hub(self._write_batch):
+                # Only a backlog (full batches) is written back to back. Looping until the queue
+                # was empty wrote, under steady load, whatever arrived during the previous batch:
+                # dozens of tiny transactions a second, each paying connect and commit.
+                while off_hub(self._write_batch) == BATCH_SIZE:
                     pass
                 backoff = self._flush_interval
                 if time.monotonic() - optimized_at > OPTIMIZE_INTERVAL_SECS:
@@ -131,17 +136,22 @@ class BackgroundWriter:
 
 
 def _insert_usage(database, batch: list[dict]) -> None:
-    """One prepared INSERT run with executemany: building peewee's multi-row INSERT text was a
-    fifth of a busy worker's CPU (py-spy), and it holds the GIL the hub needs."""
+    """Multi-row INSERTs of ROWS_PER_INSERT rows, SQL text built here: peewee's query builder was
+    a fifth of a busy worker's CPU (py-spy). Not executemany: it steps the statement once per
+    row, releasing and retaking the GIL each time, and every retake waits for the busy hub."""
     by_columns = collections.defaultdict(list)  # records normally all share CallContext.usage_fields
     for record in batch:
         by_columns[tuple(record)].append(tuple(record.values()))
+    cursor = database.cursor()
     for columns, rows in by_columns.items():
         names = ", ".join(f'"{UsageRecord._meta.fields[c].column_name}"' for c in columns)
-        placeholders = ", ".join([database.param] * len(columns))
-        sql = f'INSERT INTO "{UsageRecord._meta.table_name}" ({names}) VALUES ({placeholders})'
-        with peewee.__exception_wrapper__:  # DB-API errors become peewee's, as STORE_ERRORS expects
-            database.cursor().executemany(sql, rows)
+        row_placeholders = "(" + ", ".join([database.param] * len(columns)) + ")"
+        for start in range(0, len(rows), ROWS_PER_INSERT):
+            chunk = rows[start:start + ROWS_PER_INSERT]
+            sql = (f'INSERT INTO "{UsageRecord._meta.table_name}" ({names}) VALUES '
+                   + ", ".join([row_placeholders] * len(chunk)))
+            with peewee.__exception_wrapper__:  # DB-API errors become peewee's, as STORE_ERRORS expects
+                cursor.execute(sql, [value for row in chunk for value in row])
 
 
 def usage_writer(store, flush_interval: float = FLUSH_INTERVAL_SECS) -> BackgroundWriter:

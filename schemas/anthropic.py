@@ -4,7 +4,7 @@ Declared fields are validated; everything else passes through to the provider (I
 """
 from marshmallow import INCLUDE, Schema, fields, validate
 
-from schemas.fields import Message, StrictBoolean
+from schemas.fields import Messages, StrictBoolean
 
 
 class CountTokensRequestSchema(Schema):
@@ -12,8 +12,7 @@ class CountTokensRequestSchema(Schema):
         unknown = INCLUDE
 
     model = fields.String(required=True, validate=validate.Length(min=1))
-    messages = fields.List(Message(("user", "assistant"), content_required=True), required=True,
-                           validate=validate.Length(min=1))
+    messages = Messages(("user", "assistant"), content_required=True, required=True)
     system = fields.Raw(allow_none=True)
     tools = fields.List(fields.Dict(), allow_none=True)
     tool_choice = fields.Dict(allow_none=True)

@@ -1,5 +1,5 @@
 """Field types shared by the schemas."""
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, validate
 
 
 def StrictBoolean(**kwargs):
@@ -29,4 +29,28 @@ class Message(fields.Field):
             raise ValidationError({"role": [f"Must be one of: {', '.join(self.roles)}."]})
         if self.content_required and "content" not in value:
             raise ValidationError({"content": ["Missing data for required field."]})
+        return value
+
+
+class Messages(fields.List):
+    """A non-empty list of `Message`s, as `fields.List(Message(...), validate=Length(min=1))` with
+    the same errors (`messages.3.role`), but each message is checked by a direct call instead of
+    List's per-item `deserialize` machinery: ~1.5 us a message, and agents send hundreds."""
+
+    def __init__(self, roles: tuple, content_required: bool = False, **kwargs):
+        super().__init__(Message(roles, content_required), validate=validate.Length(min=1), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, list):
+            raise self.make_error("invalid")
+        errors = {}
+        for index, message in enumerate(value):
+            try:
+                if message is None:
+                    raise self.inner.make_error("null")  # what List's item deserialize says of a null
+                self.inner._deserialize(message, attr, data)
+            except ValidationError as error:
+                errors[index] = error.messages
+        if errors:
+            raise ValidationError(errors)
         return value

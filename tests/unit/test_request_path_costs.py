@@ -1,0 +1,88 @@
+"""What the request path does instead of system calls and per-item machinery: the cached process
+id, cheap time-ordered request ids, the inline message list check (same errors as before), and
+the usage writer's multi-row inserts."""
+import os
+import sqlite3
+
+import pytest
+from marshmallow import ValidationError, fields, validate
+
+from app import usage
+from app.config import StorageConfig
+from app.db import Store
+from app.inference import CallContext
+from app.process import current_pid
+from app.web import new_request_id
+from schemas.fields import Message, Messages
+
+
+def in_child(work) -> str:
+    """`work()`'s string result, computed in a forked child."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.write(write_end, work().encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as output:
+        result = output.read()
+    assert os.waitpid(pid, 0)[1] == 0
+    return result
+
+
+def test_current_pid_follows_a_fork():
+    assert current_pid() == os.getpid()
+    child_pid, child_says = in_child(lambda: f"{os.getpid()} {current_pid()}").split()
+    assert child_says == child_pid != str(os.getpid())
+    assert current_pid() == os.getpid()
+
+
+def test_request_ids_are_unique_and_time_ordered_also_across_a_fork():
+    ids = [new_request_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    stamps = [i[4:17] for i in ids]  # microseconds: ids of one microsecond differ in random bits only
+    assert stamps == sorted(stamps) and stamps[0] < stamps[-1]
+    assert all(i.startswith("req_") and len(i) == 28 for i in ids)
+    child_ids = set(in_child(lambda: " ".join(new_request_id() for _ in range(200))).split())
+    assert len(child_ids) == 200
+    assert not child_ids & {new_request_id() for _ in range(200)}
+
+
+CASES = [
+    [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yes"}],
+    [], None, "text", {"role": "user"}, 3,
+    [None], [1, "x", [], {}], [{"role": "robot", "content": "x"}], [{"role": "user"}],
+    [{"role": "user", "content": "ok"}, None, {"content": "no role"}, {"role": "system", "content": "x"}],
+]
+
+
+@pytest.mark.parametrize("content_required", [False, True])
+@pytest.mark.parametrize("messages", CASES)
+def test_messages_field_answers_as_a_list_of_message_fields(messages, content_required):
+    roles = ("system", "user", "assistant")
+    listed = fields.List(Message(roles, content_required), required=True, validate=validate.Length(min=1))
+    inline = Messages(roles, content_required, required=True)
+
+    def outcome(field):
+        try:
+            return "loaded", field.deserialize(messages)
+        except ValidationError as error:
+            return "error", error.messages
+
+    assert outcome(inline) == outcome(listed)
+
+
+def test_usage_batches_are_inserted_whole_and_in_order_across_statements(tmp_path):
+    store = Store(StorageConfig(f"sqlite:///{tmp_path}/u.db", "", ""))
+    plain = CallContext(request_id="", endpoint="/v1/chat/completions").usage_fields()
+    batch = [{**plain, "request_id": f"r{i:03}"} for i in range(usage.ROWS_PER_INSERT * 2 + 7)]
+    batch[5] = {key: value for key, value in batch[5].items() if key != "audio_seconds"}  # another column set
+    with store.database.connection_context(), store.database.atomic():
+        usage._insert_usage(store.database, batch)
+    with sqlite3.connect(tmp_path / "u.db") as connection:
+        stored = [r[0] for r in connection.execute("SELECT request_id FROM usage_records ORDER BY id")]
+    assert sorted(stored) == [record["request_id"] for record in batch]
+    assert [r for r in stored if r != "r005"] == [record["request_id"] for record in batch if record is not batch[5]]
+    store.close()
