@@ -11,10 +11,20 @@ from app.translate import (AnthropicStreamToOpenAI, OpenAIStreamToAnthropic, Usa
                            usage_from_openai)
 
 DONE = b"[DONE]"
+# Anthropic events the pass-through forwards as they are, recognised without parsing.
+UNREAD_ANTHROPIC_EVENTS = tuple(b"event: %s\n" % name for name in (b"content_block_delta", b"content_block_start",
+                                                                   b"content_block_stop", b"ping"))
 
 
 def parse_event(raw: bytes) -> tuple[str, bytes]:
     """(event name, data) of one SSE event block; comments and unknown fields ignored."""
+    # The shapes providers send, without splitting: `data: …` (OpenAI), `event: …\ndata: …` (Anthropic).
+    if raw.startswith(b"data: ") and b"\n" not in raw:
+        return "", raw[6:]
+    if raw.startswith(b"event: "):
+        head, _, rest = raw.partition(b"\n")
+        if rest.startswith(b"data: ") and b"\n" not in rest:
+            return head[7:].strip().decode(), rest[6:]
     name, data = "", []
     for line in raw.split(b"\n"):
         if line.startswith(b"data:"):
@@ -59,7 +69,10 @@ def _openai_chunk(data: bytes) -> dict:
 
 
 def _has_finish_reason(chunk: dict) -> bool:
-    return any(choice.get("finish_reason") for choice in chunk.get("choices") or ())
+    for choice in chunk.get("choices") or ():
+        if choice.get("finish_reason"):
+            return True
+    return False
 
 
 class Relay:
@@ -113,9 +126,32 @@ class OpenAIUpstreamRelay(Relay):
 
 
 class OpenAIPassthrough(OpenAIUpstreamRelay):
-    """OpenAI client, OpenAI-type provider."""
+    """OpenAI client, OpenAI-type provider: most chunks are forwarded without being parsed.
+
+    The first chunk is parsed and tells how the upstream writes its `"model":"…"` field. After
+    that, a one-line chunk with that field and none of the parts Cortex reads (an error, usage,
+    a finish_reason) only gets the client's model name spliced in (its JSON is not checked
+    beyond its braces: it goes to the client as the provider wrote it). A JSON serializer writes
+    every key alike, so an upstream whose model field is compact writes `"usage":{` compactly
+    too; one that writes `"model": "…"` has every chunk parsed.
+    """
+
+    def __init__(self, requested_model, include_usage):
+        super().__init__(requested_model, include_usage)
+        self._client_model = b'"model":' + orjson.dumps(requested_model)
+        self._upstream_model = None  # the upstream's model field, byte for byte, once seen
+
+    def feed(self, raw):
+        if self._upstream_model and raw.startswith(b"data: {") and raw.endswith(b"}") and b"\n" not in raw \
+                and b'"error"' not in raw and b'"usage":{' not in raw and b'"finish_reason":"' not in raw:
+            head, found, tail = raw.partition(self._upstream_model)
+            if found:
+                return b"".join((head, self._client_model, tail, b"\n\n"))
+        return super().feed(raw)
 
     def forward(self, chunk):
+        if self._upstream_model is None and isinstance(chunk.get("model"), str):
+            self._upstream_model = b'"model":' + orjson.dumps(chunk["model"])
         if chunk.get("usage"):
             self.usage = usage_from_openai(chunk["usage"])
             if not chunk.get("choices") and not self.include_usage:
@@ -134,6 +170,8 @@ class AnthropicPassthrough(Relay):
     client_format = "anthropic"
 
     def feed(self, raw):
+        if raw.startswith(UNREAD_ANTHROPIC_EVENTS):
+            return raw + b"\n\n"
         name, data = parse_event(raw)
         if name in ("message_start", "message_delta"):
             event = orjson.loads(data)
@@ -184,14 +222,14 @@ class AnthropicToOpenAI(Relay):
         self.usage = self._translator.usage
         if event.get("type") == "message_stop":
             self.complete = True
-        return b"".join(openai_event(chunk) for chunk in chunks)
+        return b"".join([openai_event(chunk) for chunk in chunks])
 
     def finish(self):
         if not self.complete:
             raise _truncated()
         chunks = self._translator.finish()
         self.usage = self._translator.usage
-        return b"".join(openai_event(chunk) for chunk in chunks) + b"data: [DONE]\n\n"
+        return b"".join([openai_event(chunk) for chunk in chunks]) + b"data: [DONE]\n\n"
 
 
 class OpenAIToAnthropic(OpenAIUpstreamRelay):
@@ -206,13 +244,13 @@ class OpenAIToAnthropic(OpenAIUpstreamRelay):
     def forward(self, chunk):
         events = self._translator.feed(chunk)
         self.usage = self._translator.usage
-        return b"".join(anthropic_event(name, payload) for name, payload in events)
+        return b"".join([anthropic_event(name, payload) for name, payload in events])
 
     def finish(self):
         self._require_complete()
         events = self._translator.finish()
         self.usage = self._translator.usage
-        return b"".join(anthropic_event(name, payload) for name, payload in events)
+        return b"".join([anthropic_event(name, payload) for name, payload in events])
 
 
 RELAYS = {

@@ -3,13 +3,15 @@
 wrk gets its POST from a generated Lua script whose `done` hook prints one JSON line
 (requests, p50/p99 in µs, error counts), so nothing is scraped from its human output.
 Stream timing needs the arrival time of each chunk, which wrk cannot give: a plain
-`http.client` loop reads the stream and notes when each numbered token (bench/wire.py) lands.
+`http.client` loop reads the stream and notes when each numbered token (bench/wire.py) lands,
+and bench/stream_holder.py holds the slow streams and times each one's first token.
 """
 import http.client
 import json
 import math
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,22 +64,16 @@ class WrkSummary:
 class Wrk:
     """One wrk process; `start` then `result`, so two can run at once."""
 
-    def __init__(self, url: str, request: Request, connections: int, seconds: int, workdir: Path,
-                 timeout_s: int = 10):
+    def __init__(self, url: str, request: Request, connections: int, seconds: int, workdir: Path):
         script = workdir / f"wrk-{request.surface.name}-{request.model}-{int(request.stream)}.lua"
         script.write_text(request.lua())
-        self.command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", f"--timeout={timeout_s}s",
+        self.command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout=10s",
                         "-s", str(script), url]
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "Wrk":
         self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         return self
-
-    def stop(self) -> WrkSummary:
-        """End early: on SIGINT wrk stops its connections and still reports."""
-        self.process.send_signal(signal.SIGINT)
-        return self.result()
 
     def result(self) -> WrkSummary:
         output, _ = self.process.communicate()
@@ -95,6 +91,36 @@ class Wrk:
 
     def run(self) -> WrkSummary:
         return self.start().result()
+
+
+@dataclass(frozen=True)
+class HeldSummary:
+    """What bench/stream_holder.py saw of the streams it held."""
+
+    errors: int                      # connect, status, streams that broke or ended while held
+    first_byte_p50_ms: float | None  # upstream sent the first token → it was read, per stream
+    first_byte_max_ms: float | None
+    first_byte_late: int             # first token more than 1 s after the upstream's, or never
+
+
+class StreamHolder:
+    """bench/stream_holder.py in its own process: `start`, then `stop` for its summary."""
+
+    def __init__(self, url: str, request: Request, streams: int):
+        self.command = [sys.executable, str(Path(__file__).resolve().parent / "stream_holder.py"), url,
+                        request.surface.name, request.model, str(streams)]
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "StreamHolder":
+        self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, text=True)
+        return self
+
+    def stop(self) -> HeldSummary:
+        self.process.send_signal(signal.SIGINT)
+        output, _ = self.process.communicate()
+        if self.process.returncode != 0 or not output.strip():
+            raise RuntimeError(f"stream holder failed ({' '.join(self.command)}): exit {self.process.returncode}")
+        return HeldSummary(**json.loads(output.strip().splitlines()[-1]))
 
 
 def percentile(values: list[float], q: float) -> float:

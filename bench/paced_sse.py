@@ -4,7 +4,8 @@
 
 `POST /pace/{first_ms}/{interval_ms}/{chunks}/v1/chat/completions` answers an OpenAI chat
 completion stream (bench/wire.py): the first chunk after `first_ms`, then one chunk every
-`interval_ms`. `GET /open` answers how many streams are being served now. Plain gevent
+`interval_ms`; under `/pace/…/{chunks}/stamped/v1/…` the first token also carries the time it
+was sent (`wire.stamped`). `GET /open` answers how many streams are being served now. Plain gevent
 sockets and hand-written HTTP/1.1 (keep-alive, chunked) keep the mock's own cost small and
 identical for every arm; thousands of idle streams cost it little.
 """
@@ -12,7 +13,8 @@ from gevent import monkey
 
 monkey.patch_all()
 
-import re  # noqa: E402 - after monkey-patching, as gevent requires
+import functools  # noqa: E402 - after monkey-patching, as gevent requires
+import re  # noqa: E402
 import socket  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -22,18 +24,26 @@ from gevent.server import StreamServer  # noqa: E402
 
 import wire  # noqa: E402
 
-PATH = re.compile(rb"^POST /pace/(\d+)/(\d+)/(\d+)/v1/chat/completions(?:\?\S*)? HTTP/1\.1$")
+PATH = re.compile(rb"^POST /pace/(\d+)/(\d+)/(\d+)(/stamped)?/v1/chat/completions(?:\?\S*)? HTTP/1\.1$")
 HEADERS = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
            b"Transfer-Encoding: chunked\r\n\r\n")
 NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
-_events = {}  # chunks -> the canned events, built once per stream length
 open_streams = 0  # streams being served now: `GET /open` tells the benchmark how many a gateway holds
 
 
+def framed(event: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(event), event)
+
+
+@functools.cache
+def canned(chunks: int) -> list[bytes]:
+    """The events of a stream of `chunks`, built once per stream length."""
+    return wire.stream_events(chunks)
+
+
+@functools.cache
 def events(chunks: int) -> list[bytes]:
-    if chunks not in _events:
-        _events[chunks] = [b"%x\r\n%s\r\n" % (len(event), event) for event in wire.stream_events(chunks)]
-    return _events[chunks]
+    return [framed(event) for event in canned(chunks)]
 
 
 def read_request(reader) -> tuple[bytes, bool] | None:
@@ -56,7 +66,7 @@ def read_request(reader) -> tuple[bytes, bool] | None:
     return line, keep_alive
 
 
-def stream(sock, first_ms: int, interval_ms: int, chunks: int) -> None:
+def stream(sock, first_ms: int, interval_ms: int, chunks: int, stamped: bool) -> None:
     global open_streams
     started = time.monotonic()
     open_streams += 1
@@ -65,6 +75,8 @@ def stream(sock, first_ms: int, interval_ms: int, chunks: int) -> None:
         for index, event in enumerate(events(chunks)):
             due = started + (first_ms + index * interval_ms) / 1000
             gevent.sleep(max(0.0, due - time.monotonic()))
+            if stamped and index == 0:
+                event = framed(wire.stamped(canned(chunks)[0], time.time()))
             sock.sendall(event)
         sock.sendall(b"0\r\n\r\n")
     finally:
@@ -88,7 +100,8 @@ def handle(sock, _address) -> None:
             line, keep_alive = request
             match = PATH.match(line)
             if match:
-                stream(sock, *(int(group) for group in match.groups()))
+                first_ms, interval_ms, chunks, stamped = match.groups()
+                stream(sock, int(first_ms), int(interval_ms), int(chunks), stamped is not None)
             elif line.startswith(b"GET /open "):
                 answer_open(sock)
             else:

@@ -68,18 +68,29 @@ def slow_streams_table(rows) -> list[str]:
     for row in rows:
         base = baseline(rows, row)
         cells.append([row.arm, _number(row.target), _number(row.ramp_s, 1), _number(row.held),
-                      _number(row.left_open), _number(row.stream_errors), _number(row.plain_requests),
+                      _number(row.left_open), _number(row.stream_errors), _number(row.first_byte_p50_ms),
+                      _number(row.first_byte_max_ms), _number(row.first_byte_late), _number(row.plain_requests),
                       _number(row.plain_p50_ms), _number(row.plain_p99_ms),
                       _added(row.plain_p99_ms, base and base.plain_p99_ms), _number(row.plain_errors),
                       _number(row.rss_mb, 1)])
-    return _table(["arm", "streams", "ramp s", "held", "left open", "stream errors", "plain requests", "plain p50 ms",
-                   "plain p99 ms", "added p99 ms", "plain errors", "worker RSS MB"], cells)
+    return _table(["arm", "streams", "ramp s", "held", "left open", "stream errors", "first byte p50 ms",
+                   "first byte max ms", "first byte > 1 s", "plain requests", "plain p50 ms", "plain p99 ms",
+                   "added p99 ms", "plain errors", "worker RSS MB"], cells)
 
 
 def memory_table(rows) -> list[str]:
-    cells = [[row.arm, row.after, _number(row.requests), _number(row.worker_rss_mb, 1), _number(row.total_rss_mb, 1)]
-             for row in rows]
-    return _table(["arm", "after", "requests", "worker RSS MB", "all processes RSS MB"], cells)
+    """Each soak reading also shows the worker's RSS growth since the arm's first soak reading."""
+    first_soak = {}
+    cells = []
+    for row in rows:
+        growth = ""
+        if row.after == "soak":
+            base = first_soak.setdefault(row.arm, row.worker_rss_mb)
+            growth = f"{(row.worker_rss_mb / base - 1) * 100:+.1f} %" if base else ""
+        cells.append([row.arm, row.after, _number(row.requests), _number(row.worker_rss_mb, 1),
+                      _number(row.total_rss_mb, 1), growth])
+    return _table(["arm", "after", "requests", "worker RSS MB", "all processes RSS MB", "worker growth in soak"],
+                  cells)
 
 
 def markdown(results: Results) -> str:

@@ -49,6 +49,9 @@ class SlowStreamsRow:
     held: int                  # open at the upstream for the whole plain-request window
     left_open: int             # still open at the upstream a while after the clients left
     stream_errors: int
+    first_byte_p50_ms: float | None  # from the upstream sending a stream's first token to the client reading it
+    first_byte_max_ms: float | None
+    first_byte_late: int       # streams whose first token came more than 1 s after the upstream's, or never
     plain_requests: int
     plain_p50_ms: float
     plain_p99_ms: float

@@ -25,7 +25,7 @@ import orjson
 
 import wire
 from arms import ARMS, Arm
-from load import Request, Wrk, WrkSummary, percentile, time_streams
+from load import Request, StreamHolder, Wrk, WrkSummary, percentile, time_streams
 from processes import Pinning
 from report import markdown
 from results import BASELINE, LoadRow, MemoryRow, Results, SlowStreamsRow, StreamRow
@@ -34,6 +34,7 @@ from upstream import Pace, Upstreams
 BENCH = Path(__file__).resolve().parent
 JSON, SSE = "mock-json", "mock-sse"
 PLAIN = Request(wire.OPENAI, JSON, stream=False)
+SOAK_CHECKPOINT = 100_000  # the soak's first RSS reading
 RAMP_LIMIT_S = 30   # to open the slow streams; a slower gateway is reported with fewer held
 DRAIN_LIMIT_S = 5   # for the upstream streams to close once their clients left
 
@@ -56,13 +57,14 @@ class Plan:
     def full(cls, seconds: int, slow_streams: int, soak_requests: int) -> "Plan":
         kinds = tuple(Request(surface, model, stream)
                       for surface in (wire.OPENAI, wire.ANTHROPIC) for model, stream in ((JSON, False), (SSE, True)))
-        return cls(seconds, (1, 32, 128), kinds, Pace(0, 5, 10), Pace(100, 1000, 60), slow_streams,
+        return cls(seconds, (1, 32, 128), kinds, Pace(0, 5, 10), Pace(100, 1000, 60, stamped=True), slow_streams,
                    slow_seconds=5, soak_requests=soak_requests)
 
     @classmethod
     def smoke(cls) -> "Plan":
         kinds = (PLAIN, Request(wire.ANTHROPIC, SSE, stream=True))
-        return cls(1, (1, 32, 128), kinds, Pace(0, 5, 5), Pace(100, 1000, 40), slow_streams=20, slow_seconds=1,
+        return cls(1, (1, 32, 128), kinds, Pace(0, 5, 5), Pace(100, 1000, 40, stamped=True), slow_streams=20,
+                   slow_seconds=1,
                    soak_requests=1000, stream_max=20)
 
     @property
@@ -78,8 +80,8 @@ class Bench:
         self.workdir = workdir
         self.gateways = [arm for arm in arms if arm.name != BASELINE]
 
-    def wrk(self, arm: Arm, request: Request, connections: int, seconds: int, timeout_s: int = 10) -> Wrk:
-        return Wrk(arm.url(request.surface, request.model), request, connections, seconds, self.workdir, timeout_s)
+    def wrk(self, arm: Arm, request: Request, connections: int, seconds: int) -> Wrk:
+        return Wrk(arm.url(request.surface, request.model), request, connections, seconds, self.workdir)
 
     def _serves(self, arm: Arm, request: Request) -> bool:
         return arm.url(request.surface, request.model) is not None
@@ -129,17 +131,17 @@ class Bench:
     def slow_streams(self, arm: Arm) -> SlowStreamsRow:
         """Open many slow streams; once the upstream sees them all, time plain requests meanwhile."""
         plan = self.plan
-        window = RAMP_LIMIT_S + plan.slow_seconds + 10  # wrk is stopped long before this
-        streams = self.wrk(arm, Request(wire.OPENAI, "mock-slow", stream=True), plan.slow_streams, window,
-                           timeout_s=window).start()
+        slow = Request(wire.OPENAI, "mock-slow", stream=True)
+        streams = StreamHolder(arm.url(slow.surface, slow.model), slow, plan.slow_streams).start()
         ramp_s, opened = self.wait_for_open_streams(lambda count: count >= plan.slow_streams, RAMP_LIMIT_S)
         plain = self.wrk(arm, PLAIN, 1, plan.slow_seconds).run()
         held = min(opened, self.upstreams.open_streams())
         usage = arm.usage()
-        stream_summary = streams.stop()
+        streams_seen = streams.stop()
         _, left_open = self.wait_for_open_streams(lambda count: count == 0, DRAIN_LIMIT_S)
-        return SlowStreamsRow(arm.name, plan.slow_streams, ramp_s, held, left_open, stream_summary.errors,
-                              plain.requests, plain.p50_ms, plain.p99_ms, plain.errors,
+        return SlowStreamsRow(arm.name, plan.slow_streams, ramp_s, held, left_open, streams_seen.errors,
+                              streams_seen.first_byte_p50_ms, streams_seen.first_byte_max_ms,
+                              streams_seen.first_byte_late, plain.requests, plain.p50_ms, plain.p99_ms, plain.errors,
                               usage.largest_rss_mb if usage else None)
 
     def wait_for_open_streams(self, done, limit_s: float) -> tuple[float, int]:
@@ -152,11 +154,10 @@ class Bench:
                 return waited, count
             time.sleep(0.1)
 
-    def soak(self, arm: Arm) -> WrkSummary:
-        """At least `soak_requests` plain requests at concurrency 32, in runs of at most 30 s."""
-        total = WrkSummary(0, 0.0, 0.0, 0.0, 0)
-        while total.requests < self.plan.soak_requests:
-            left = self.plan.soak_requests - total.requests
+    def soak(self, arm: Arm, total: WrkSummary, until: int) -> WrkSummary:
+        """Plain requests at concurrency 32, in runs of at most 30 s, until `until` in all."""
+        while total.requests < until:
+            left = until - total.requests
             seconds = max(1, min(30, int(left / max(total.rps, 1000)) + 1))
             run = self.wrk(arm, PLAIN, 32, seconds).run()
             total = WrkSummary(total.requests + run.requests, total.seconds + run.seconds, run.p50_ms, run.p99_ms,
@@ -176,10 +177,14 @@ class Bench:
         results.slow_streams = [self.slow_streams(arm) for arm in self.arms]
         if self.plan.soak_requests:
             step(f"soak: {self.plan.soak_requests:,} requests per gateway")
+            # RSS is read at the first checkpoint too: growth is judged from there to the end.
+            checkpoints = sorted({min(SOAK_CHECKPOINT, self.plan.soak_requests), self.plan.soak_requests})
             for arm in self.gateways:
-                soaked = self.soak(arm)
+                soaked = WrkSummary(0, 0.0, 0.0, 0.0, 0)
+                for checkpoint in checkpoints:
+                    soaked = self.soak(arm, soaked, checkpoint)
+                    results.memory += [row for row in self.memory("soak", soaked.requests) if row.arm == arm.name]
                 meta.setdefault("soak", {})[arm.name] = asdict(soaked)
-                results.memory += [row for row in self.memory("soak", soaked.requests) if row.arm == arm.name]
         return results
 
 

@@ -28,10 +28,11 @@ class Pace:
     first_ms: int
     interval_ms: int
     chunks: int
+    stamped: bool = False  # the first token carries its send time (bench/stream_holder.py reads it)
 
     @property
     def path(self) -> str:
-        return f"/pace/{self.first_ms}/{self.interval_ms}/{self.chunks}/v1"
+        return f"/pace/{self.first_ms}/{self.interval_ms}/{self.chunks}{'/stamped' if self.stamped else ''}/v1"
 
 
 def _nginx_string(text: bytes) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 API_KEY = "sk-bench-0123456789"
 MODEL = "gpt-4o-mini"
 TOKEN = re.compile(rb"tok(\d\d) ")
+STAMP = re.compile(rb"tok00 sent=(\d+\.\d+) ")  # when the upstream sent a stamped stream's first token
 PROMPT = [{"role": "user", "content": "What is the capital of France? Answer in one sentence."}]
 
 
@@ -37,6 +38,11 @@ def _chunk(delta: dict, finish_reason=None, usage=None) -> bytes:
     if usage:
         chunk["usage"] = usage
     return b"data: " + json.dumps(chunk, separators=(",", ":")).encode() + b"\n\n"
+
+
+def stamped(first_event: bytes, sent: float) -> bytes:
+    """The first event of `stream_events` with its send time (unix seconds) in the first token."""
+    return first_event.replace(token(0).encode(), f"{token(0)}sent={sent:.6f} ".encode(), 1)
 
 
 def stream_events(chunks: int) -> list[bytes]:

@@ -28,7 +28,10 @@ from app.errors import (ProviderNotConfigured, UpstreamAuthFailed, UpstreamError
 
 log = logging.getLogger("cortex.providers")
 
-POOL_SIZE = 1000          # concurrent upstream connections kept per provider per worker
+# Concurrent upstream connections per provider per worker: geventhttpclient makes a call wait
+# for a free one beyond this, so it matches the clients a worker serves (gunicorn's
+# worker_connections); idle ones are kept for reuse and checked before it.
+POOL_SIZE = 10_000
 ERROR_BODY_LIMIT = 64 * 1024
 UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EADDRNOTAVAIL}
 

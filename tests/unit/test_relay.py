@@ -1,4 +1,6 @@
 """SSE relays fed recorded upstream events: framing, usage capture, completeness, errors."""
+import json
+
 import orjson
 import pytest
 
@@ -42,6 +44,27 @@ def test_openai_passthrough_usage_chunk_only_when_asked(include_usage, chunks_ou
     assert (relay.usage.input_tokens, relay.usage.output_tokens) == (5, 2)
 
 
+def test_openai_passthrough_forwards_unread_chunks_as_sent_with_the_clients_model():
+    relay = RELAYS[("openai", "openai")]("my-alias", True)
+    content = b'data: {"id":"c1","model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{"content":"caf\\u00e9 \\"model\\""},' \
+              b'"finish_reason":null}],"usage":null}'
+    events = [data(openai_chunk("Hi")), content, data(openai_chunk(finish="stop")),
+              data(openai_chunk(usage=USAGE, choices=False)), data(b"[DONE]")]
+    out = b"".join(relay.feed(event) for event in events) + relay.finish()
+    assert content.replace(b"gpt-4o-2024-08-06", b"my-alias") + b"\n\n" in out, "only the model name changed"
+    chunks = [orjson.loads(block[6:]) for block in out.split(b"\n\n") if block and block != b"data: [DONE]"]
+    assert [chunk["model"] for chunk in chunks] == ["my-alias"] * 4
+    assert chunks[1]["choices"][0]["delta"]["content"] == 'caf\u00e9 "model"'
+    assert (relay.usage.input_tokens, relay.usage.output_tokens) == (5, 2), "usage read after forwarded chunks"
+
+
+def test_openai_passthrough_parses_an_upstream_that_writes_json_with_spaces():
+    relay = RELAYS[("openai", "openai")]("my-alias", False)
+    spaced = [b"data: " + json.dumps(openai_chunk(text)).encode() for text in ("Hi", "there")]
+    out = run(relay, spaced + [b"data: " + json.dumps(openai_chunk(finish="stop")).encode()])
+    assert [orjson.loads(item)["model"] for item in out[:-1]] == ["my-alias"] * 3
+
+
 @pytest.mark.parametrize("client, events", [
     ("openai", [data(openai_chunk("Hi")), data(openai_chunk(finish="stop"))]),  # no [DONE]: still complete
     ("anthropic", [data(openai_chunk("Hi")), data(openai_chunk(finish="stop"))]),
@@ -72,6 +95,7 @@ def test_a_stream_cut_short_is_an_error_not_a_clean_close(pair, events):
 
 @pytest.mark.parametrize("pair, event", [
     (("openai", "openai"), data({"error": {"message": "overloaded"}})),
+    (("openai", "openai"), data({**openai_chunk(), "error": {"message": "overloaded"}})),  # with a model field
     (("anthropic", "openai"), data({"error": {"message": "overloaded"}})),
     (("anthropic", "anthropic"), named("error", {"type": "error", "error": {"type": "overloaded_error",
                                                                               "message": "overloaded"}})),
@@ -79,8 +103,11 @@ def test_a_stream_cut_short_is_an_error_not_a_clean_close(pair, events):
                                                                            "message": "overloaded"}})),
 ])
 def test_upstream_error_events_raise(pair, event):
+    relay = RELAYS[pair]("m", True)
+    if pair == ("openai", "openai"):
+        relay.feed(data(openai_chunk("Hi")))  # after which the pass-through forwards most chunks unparsed
     with pytest.raises(UpstreamError) as excinfo:
-        RELAYS[pair]("m", True).feed(event)
+        relay.feed(event)
     assert "overloaded" in excinfo.value.message
 
 

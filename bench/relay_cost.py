@@ -1,0 +1,96 @@
+"""What one streamed event costs in each SSE relay (app/relay.py), in microseconds of CPU.
+
+Feeds each relay a recorded-shape stream (the event byte blocks SSEStream yields) of
+`--chunks` content pieces and reports the mean µs per upstream event over the whole
+stream, `finish()` included: the best of several rounds, so the figure is the relay's own
+cost rather than the machine's noise. With 2,000 streams whose chunks arrive together, a
+burst costs 2,000 × (this + the per-chunk I/O) of one worker's time.
+
+    python bench/relay_cost.py [--chunks 100] [--rounds 7]
+"""
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from app.relay import RELAYS  # noqa: E402 - after the path fix: run as a script
+
+CLIENT_MODEL = "my-alias"  # what the client asked for; the upstream answers with its own name
+UPSTREAM_MODEL = "gpt-4o-mini-2024-07-18"
+CLAUDE_MODEL = "claude-3-5-haiku-20241022"
+
+
+def _data(payload: dict) -> bytes:
+    return b"data: " + orjson.dumps(payload)
+
+
+def openai_stream(chunks: int) -> list[bytes]:
+    """OpenAI's shape with stream_options.include_usage (which Cortex always asks for)."""
+    def chunk(delta, finish=None):
+        return {"id": "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT", "object": "chat.completion.chunk",
+                "created": 1741570283, "model": UPSTREAM_MODEL, "service_tier": "default",
+                "system_fingerprint": "fp_f9f4fb6dbf",
+                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+                "usage": None, "obfuscation": "K1vE"}
+    events = [_data(chunk({"role": "assistant", "content": "", "refusal": None}))]
+    events += [_data(chunk({"content": f" word{i}"})) for i in range(chunks)]
+    events.append(_data(chunk({}, "stop")))
+    usage = {"prompt_tokens": 17, "completion_tokens": chunks, "total_tokens": 17 + chunks,
+             "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+             "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                                           "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}}
+    events.append(_data({**chunk({}), "choices": [], "usage": usage}))
+    return events + [b"data: [DONE]"]
+
+
+def anthropic_stream(chunks: int) -> list[bytes]:
+    def event(name, payload):
+        return b"event: " + name.encode() + b"\n" + _data({"type": name, **payload})
+    message = {"id": "msg_01XFDUDYJgAACzvnptvVoYEL", "type": "message", "role": "assistant", "content": [],
+               "model": CLAUDE_MODEL, "stop_reason": None, "stop_sequence": None,
+               "usage": {"input_tokens": 25, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+                         "output_tokens": 1}}
+    events = [event("message_start", {"message": message}),
+              event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}}),
+              event("ping", {})]
+    events += [event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": f" word{i}"}})
+               for i in range(chunks)]
+    events += [event("content_block_stop", {"index": 0}),
+               event("message_delta", {"delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                                       "usage": {"output_tokens": chunks}}),
+               event("message_stop", {})]
+    return events
+
+
+def per_event_us(pair: tuple, events: list[bytes], rounds: int) -> float:
+    relay_class = RELAYS[pair]
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for _ in range(20):
+            relay = relay_class(CLIENT_MODEL, False)
+            for event in events:
+                relay.feed(event)
+            relay.finish()
+        best = min(best, (time.perf_counter() - started) / (20 * len(events)))
+    return best * 1e6
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chunks", type=int, default=100, help="content pieces per stream (default 100)")
+    parser.add_argument("--rounds", type=int, default=7, help="rounds; the best one is reported (default 7)")
+    args = parser.parse_args(argv)
+    streams = {"openai": openai_stream(args.chunks), "anthropic": anthropic_stream(args.chunks)}
+    print("| relay (client ← provider) | µs per event |\n|---|---|")
+    for client, provider in RELAYS:
+        us = per_event_us((client, provider), streams[provider], args.rounds)
+        print(f"| {client} ← {provider} | {us:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
