@@ -94,7 +94,10 @@ class CortexServer:
         raise RuntimeError(f"cortex did not become healthy:\n{self.log()}")
 
     def _workers_up(self) -> bool:
-        return self.log().count("Booting worker") >= self.workers
+        """Every worker has built its app and answered: "Booting worker" comes before the app is
+        loaded, and a test that takes a service away meanwhile would fail that worker's boot."""
+        answered = {entry["worker"] for entry in self.access_log() if entry["path"] == "/health"}
+        return len(answered) >= self.workers
 
     def stop(self, sig=signal.SIGTERM, timeout: float = 30.0) -> int | None:
         if self.process and self.process.poll() is None:
