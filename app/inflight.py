@@ -22,12 +22,14 @@ from app.shm import MappedFile
 
 log = logging.getLogger("cortex.inflight")
 
-# id, pid, started, last_chunk, then fixed-width UTF-8 fields (NUL padded).
-SLOT = struct.Struct("<qqdd8s160s160s64s160s")
+# A slot: id, pid, started, last_chunk, method, uri, then model and provider (written in place
+# once the request is routed), then the key name; text fields fixed-width UTF-8, NUL padded.
+SLOT_START, ROUTE_FIELDS, SLOT_END = "<qqdd8s160s", "160s64s", "160s"
+SLOT = struct.Struct(SLOT_START + ROUTE_FIELDS + SLOT_END)
 HEADER = struct.Struct("<q")  # the last id handed out
 LAST_CHUNK_OFFSET = 24
-ROUTE = struct.Struct("<160s64s")  # model, provider: written in place once the request is routed
-ROUTE_OFFSET = struct.calcsize("<qqdd8s160s")
+ROUTE = struct.Struct("<" + ROUTE_FIELDS)
+ROUTE_OFFSET = struct.calcsize(SLOT_START)
 
 
 def _text(value: str | None, width: int) -> bytes:
