@@ -3,7 +3,6 @@
 The config is validated here, in the master, so a bad file stops start-up before any
 worker forks. No preload: each worker builds its own app (sessions, store connection).
 """
-import gc
 import os
 import shutil
 import sys
@@ -51,15 +50,8 @@ def on_exit(server):
 
 
 def post_worker_init(worker):
-    # Everything the app built at start-up (~80k objects: modules, schemas, routes) moves out
-    # of the collector's reach: a full collection then takes ~0.3 ms instead of ~40 ms, a
-    # pause every request in flight would otherwise wait out (bench: p99 at concurrency 1).
-    gc.freeze()
-    # What stays is what the worker holds: with 2,000 streams open a full collection walks ~160k
-    # objects (~100 ms of nothing else served), and under request traffic the default third
-    # threshold (10) ran one every ~15 s. At 100 they come ~10x less often; the cyclic garbage
-    # they find (a few hundred objects each, measured) just waits longer. RSS stayed flat.
-    gc.set_threshold(700, 10, 100)
+    from app.collector import tune_worker  # imports gevent: in the worker, once gunicorn has patched
+    tune_worker()
 
 
 def worker_exit(server, worker):

@@ -14,6 +14,7 @@ import socket
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from urllib.parse import unquote, urlsplit
 
 import gevent
@@ -132,6 +133,35 @@ def _retry_after(headers) -> float | None:
         return None
 
 
+class IdleTimeout:
+    """Bounds each wait for a stream's next bytes like the socket's timeout does, without its garbage.
+
+    For every wait, gevent's socket timeout builds a gevent.Timeout, a timer and an exception:
+    with thousands of streams open, that churn set the length of the garbage collector's pauses
+    (bench notes in issue 7). Here one libev timer per stream is re-armed around each read,
+    and the socket waits without its own timeout only meanwhile: geventhttpclient hands the
+    connection back to the pool the moment the body ends, inside a read, and the pool's next
+    call must find the timeout on it again.
+    """
+
+    def __init__(self, sock, secs: float):
+        self._sock = sock
+        self._secs = secs
+        # Repeating, so that again() re-arms it with the whole `secs` (libev resumes a stopped
+        # one-shot timer with only what was left of it).
+        self._timer = gevent.get_hub().loop.timer(secs, secs)
+        # Built once; a bound method of self would be a reference cycle per stream.
+        self._expired = partial(gevent.getcurrent().throw, TimeoutError, "timed out")
+
+    def __enter__(self):
+        self._sock.settimeout(None)
+        self._timer.again(self._expired)  # counted from now: again() updates the loop's clock
+
+    def __exit__(self, exc_type, exc, traceback):
+        self._timer.stop()
+        self._sock.settimeout(self._secs)
+
+
 class SSEStream:
     """Events of an upstream SSE response as raw bytes blocks (lines joined by \\n), as they arrive."""
 
@@ -141,10 +171,16 @@ class SSEStream:
 
     def __iter__(self):
         readline = self.response.readline
+        # geventhttpclient has no accessor for it; None when the whole body came with the head.
+        sock = self.response._sock
+        idle = nullcontext() if sock is None else IdleTimeout(sock, self._provider.provider.timeout_secs)
         lines = []
         try:
-            # readline returns as soon as a whole line is in; b"" once the body has ended.
-            while line := readline(b"\n"):
+            while True:
+                with idle:
+                    line = readline(b"\n")  # as soon as a whole line is in; b"" once the body has ended
+                if not line:
+                    break
                 line = line.rstrip(b"\r\n")
                 if line:
                     lines.append(line)

@@ -12,7 +12,7 @@ from app.config import StorageConfig
 from app.db import Store
 from app.inference import CallContext
 from app.process import current_pid
-from app.web import new_request_id
+from app.web import AfterFirstChunk, new_request_id
 from schemas.fields import Message, Messages
 
 
@@ -86,3 +86,27 @@ def test_usage_batches_are_inserted_whole_and_in_order_across_statements(tmp_pat
     assert sorted(stored) == [record["request_id"] for record in batch]
     assert [r for r in stored if r != "r005"] == [record["request_id"] for record in batch if record is not batch[5]]
     store.close()
+
+
+@pytest.mark.parametrize("chunks, taken, events", [
+    # the line comes once the first chunk has gone out: when the second is asked for
+    (["a", "b", "c"], 3, ["gave a", "line", "gave b", "gave c", "closed"]),
+    (["a", "b"], 1, ["gave a", "line", "closed"]),  # the client left after the first chunk
+    (["a"], 0, ["line"]),                           # closed before any chunk was asked for
+    ([], 1, ["closed", "line"]),                    # an empty body
+], ids=["whole-stream", "left-after-first", "never-iterated", "empty"])
+def test_a_streams_access_line_waits_for_its_first_chunk(chunks, taken, events):
+    seen = []
+
+    def body():
+        try:
+            for chunk in chunks:
+                seen.append(f"gave {chunk}")
+                yield chunk
+        finally:
+            seen.append("closed")
+
+    stream = AfterFirstChunk(body(), lambda: seen.append("line"))
+    received = [chunk for _, chunk in zip(range(taken), stream)]
+    stream.close()
+    assert received == chunks[:taken] and seen == events

@@ -5,6 +5,7 @@ scripts, so framing edge cases that the mock upstream never produces are covered
 """
 import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -16,10 +17,14 @@ from app.providers.base import UploadReader
 
 
 class RawServer:
-    """Accepts connections; records each request's head and body; sends the scripted bytes in pieces."""
+    """Accepts connections; records each request's head and body; sends the scripted bytes in pieces.
 
-    def __init__(self, pieces: list[bytes], hold_open: bool = False):
-        self.pieces = pieces
+    A float among the pieces is a pause in seconds; `then` answers a second request on the same
+    connection.
+    """
+
+    def __init__(self, pieces: list, hold_open: bool = False, then: list | None = None):
+        self.replies = [pieces] + ([then] if then else [])
         self.hold_open = hold_open
         self.requests: list[bytes] = []
         self._sock = socket.create_server(("127.0.0.1", 0))
@@ -34,19 +39,26 @@ class RawServer:
             except OSError:
                 return
             with conn:
-                request = b""
-                while b"\r\n\r\n" not in request:
-                    request += conn.recv(65536)
-                head, _, body = request.partition(b"\r\n\r\n")
-                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                               if line.lower().startswith(b"content-length:")), 0)
-                while len(body) < length:
-                    body += conn.recv(65536)
-                self.requests.append(head + b"\r\n\r\n" + body)
-                for piece in self.pieces:
-                    conn.sendall(piece)
+                for pieces in self.replies:
+                    self._answer(conn, pieces)
                 if self.hold_open:
                     self._release.wait(10)
+
+    def _answer(self, conn, pieces):
+        request = b""
+        while b"\r\n\r\n" not in request:
+            request += conn.recv(65536)
+        head, _, body = request.partition(b"\r\n\r\n")
+        length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                       if line.lower().startswith(b"content-length:")), 0)
+        while len(body) < length:
+            body += conn.recv(65536)
+        self.requests.append(head + b"\r\n\r\n" + body)
+        for piece in pieces:
+            if isinstance(piece, float):
+                time.sleep(piece)
+            else:
+                conn.sendall(piece)
 
     def close(self):
         self._release.set()
@@ -127,6 +139,40 @@ def test_a_connection_cut_mid_stream_is_an_upstream_error(raw_server):
     with pytest.raises(UpstreamError) as raised:
         list(events)
     assert raised.value.code == "upstream_connection_error"
+
+
+def test_a_stream_silent_longer_than_the_timeout_is_an_upstream_timeout(raw_server):
+    server = raw_server([sse_head(b"Transfer-Encoding: chunked\r\n\r\n"), chunk(b"data: 1\n\n")], hold_open=True)
+    adapter = adapter_for(f"http://127.0.0.1:{server.port}/v1", timeout_secs=0.3)
+    events = iter(adapter.stream(UpstreamCall(path="/chat/completions", body={}, stream=True)))
+    assert next(events) == b"data: 1"
+    started = time.monotonic()
+    with pytest.raises(UpstreamTimeout) as raised:
+        next(events)
+    assert raised.value.code == "upstream_timeout" and 0.25 < time.monotonic() - started < 5
+
+
+def test_the_timeout_bounds_each_wait_not_the_whole_stream(raw_server):
+    pieces = [sse_head(b"Transfer-Encoding: chunked\r\n\r\n")]
+    for index in range(4):
+        pieces += [0.2, chunk(b"data: %d\n\n" % index)]
+    server = raw_server(pieces + [b"0\r\n\r\n"])
+    adapter = adapter_for(f"http://127.0.0.1:{server.port}/v1", timeout_secs=0.5)
+    events = list(adapter.stream(UpstreamCall(path="/chat/completions", body={}, stream=True)))
+    assert events == [b"data: 0", b"data: 1", b"data: 2", b"data: 3"]
+
+
+def test_a_connection_back_from_a_stream_keeps_its_timeout(raw_server):
+    # A stream waits without the socket's timeout, and the body's end hands the connection back
+    # to the pool in the middle of a read: the next call on it must still time out.
+    stream = [sse_head(b"Transfer-Encoding: chunked\r\n\r\n"), 0.05, chunk(b"data: 1\n\n"), 0.05, b"0\r\n\r\n"]
+    server = raw_server(stream, then=[b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"], hold_open=True)
+    adapter = adapter_for(f"http://127.0.0.1:{server.port}/v1", timeout_secs=0.3)
+    assert list(adapter.stream(UpstreamCall(path="/chat/completions", body={}, stream=True))) == [b"data: 1"]
+    started = time.monotonic()
+    with pytest.raises(UpstreamTimeout):
+        adapter.send(UpstreamCall(path="/chat/completions", body={}))
+    assert len(server.requests) == 2 and time.monotonic() - started < 5
 
 
 def test_an_upload_goes_out_with_its_exact_length(raw_server):
