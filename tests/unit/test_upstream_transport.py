@@ -47,7 +47,10 @@ class RawServer:
     def _answer(self, conn, pieces):
         request = b""
         while b"\r\n\r\n" not in request:
-            request += conn.recv(65536)
+            received = conn.recv(65536)
+            if not received:
+                return  # the client closed the connection instead of sending (another) request
+            request += received
         head, _, body = request.partition(b"\r\n\r\n")
         length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
                        if line.lower().startswith(b"content-length:")), 0)
