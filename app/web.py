@@ -157,7 +157,7 @@ def finish_request(response):
         route = call.route if call else None
         entry = {
             "request_id": state.get("request_id"), "worker": current_pid(), "method": current.method,
-            "path": current.path, "status": response.status_code, "ms": None,
+            "path": current.path, "status": response.status_code, "ms": None,  # set as the line is written
             "client": current.remote_addr, "key": principal.name if principal else None,
             "provider": route.provider.name if route else None, "model": route.model if route else None,
         }

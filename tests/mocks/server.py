@@ -399,8 +399,15 @@ class MockUpstream:
         with self._lock:
             self._scripts[path].extend(behaviours)
 
-    def reset(self) -> None:
-        """Forget recordings and scripts, and restore the settings: a clean mock for the next test."""
+    def reset(self, settle_secs: float = 2.0) -> None:
+        """Forget recordings and scripts, and restore the settings: a clean mock for the next test.
+
+        Responses still finishing get up to `settle_secs` first: a client may have read its whole
+        answer before the handler thread counted it done, and the next test counts connections.
+        """
+        deadline = time.monotonic() + settle_secs
+        while self.active_connections and time.monotonic() < deadline:
+            time.sleep(0.01)
         with self._lock:
             self._requests.clear()
             self._scripts.clear()
