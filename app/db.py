@@ -165,12 +165,13 @@ class Store:
         self.database = open_database(storage)
         self.database.bind(MODELS, bind_refs=False, bind_backrefs=False)
         self._wal_keeper = None
+        sqlite = isinstance(self.database, peewee.SqliteDatabase)
         with self.database.connection_context(), self._schema_lock():
-            if isinstance(self.database, peewee.SqliteDatabase):
+            if sqlite:
                 self.database.execute_sql("PRAGMA journal_mode=wal")
             self.database.create_tables(MODELS, safe=True)
             self._add_missing_columns()
-        if isinstance(self.database, peewee.SqliteDatabase):
+        if sqlite:
             # Held open for the worker's life: SQLite checkpoints (an fsync) and deletes the
             # WAL file when its last connection closes, which was once per usage batch.
             self._wal_keeper = sqlite3.connect(self.database.database, check_same_thread=False)

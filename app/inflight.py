@@ -107,17 +107,20 @@ class InflightRegistry:
                 return InflightSlot(self, request_id, offset)
             return None
 
-    def update(self, slot: InflightSlot, *, provider: str, model: str) -> None:
+    def _holds(self, slot: InflightSlot):
+        """The shared memory while `slot` is still this request's (not released nor reclaimed), else None."""
         memory = self._file.memory
-        if struct.unpack_from("<q", memory, slot.offset)[0] == slot.id:
+        return memory if struct.unpack_from("<q", memory, slot.offset)[0] == slot.id else None
+
+    def update(self, slot: InflightSlot, *, provider: str, model: str) -> None:
+        if (memory := self._holds(slot)) is not None:
             ROUTE.pack_into(memory, slot.offset + ROUTE_OFFSET, _text(model, 160), _text(provider, 64))
 
     def touch(self, slot: InflightSlot) -> None:
         struct.pack_into("<d", self._file.memory, slot.offset + LAST_CHUNK_OFFSET, time.time())
 
     def release(self, slot: InflightSlot) -> None:
-        memory = self._file.memory
-        if struct.unpack_from("<q", memory, slot.offset)[0] == slot.id:
+        if (memory := self._holds(slot)) is not None:
             struct.pack_into("<q", memory, slot.offset, 0)
 
     def snapshot(self) -> list[InflightRequest]:
