@@ -3,6 +3,7 @@ import logging
 import time
 
 from app.errors import CortexError, InvalidRequest, NotFound
+from app.provider_types import MODEL_LIST
 from app.providers import UpstreamCall
 
 log = logging.getLogger("cortex.catalog")
@@ -52,7 +53,7 @@ class ProviderCatalog:
             return cached[1], cached[2]
         adapter = self._adapters[name]
         listed, error, ttl = {}, "", MODEL_LIST_TTL_SECS
-        if adapter.lists_models:
+        if adapter.provider_type.serves(MODEL_LIST):
             try:
                 listed = _display_names(adapter.send(UpstreamCall(path="/models", method="GET",
                                                                   deadline_secs=MODEL_LIST_DEADLINE_SECS)).body)

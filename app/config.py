@@ -12,26 +12,13 @@ from pathlib import Path
 import yaml
 from marshmallow import ValidationError
 
+from app.provider_types import PROVIDER_TYPES
 from schemas.config import CortexConfigSchema
 
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 # `[${KEY}]` (as DESIGN.md writes it) is not valid YAML: in a flow sequence `{` opens a
 # mapping. References that start a flow item are quoted before a second parse.
 FLOW_ITEM_REFERENCE = re.compile(r"([\[,]\s*)(\$\{[^}\n]*\})")
-
-DEFAULT_BASE_URLS = {
-    "openai": "https://api.openai.com/v1",
-    "anthropic": "https://api.anthropic.com",
-    "mistral": "https://api.mistral.ai/v1",
-    "together": "https://api.together.xyz/v1",
-    "fireworks": "https://api.fireworks.ai/inference/v1",
-    "groq": "https://api.groq.com/openai/v1",
-    "deepseek": "https://api.deepseek.com/v1",
-    "openrouter": "https://openrouter.ai/api/v1",
-    "qwen": "https://dashscope.aliyuncs.com/compatible-mode/v1",
-    "google": "https://generativelanguage.googleapis.com/v1beta/openai",
-}
-
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message names the key path."""
@@ -82,8 +69,10 @@ class ModelConfig:
     enabled: bool
     aliases: tuple
     kind: str
-    input_cost_per_mtok: float | None
+    input_cost_per_mtok: float | None  # USD per million tokens; None = not priced
     output_cost_per_mtok: float | None
+    cache_read_cost_per_mtok: float | None   # None = priced as input (app.usage.cost_usd)
+    cache_write_cost_per_mtok: float | None
     created_at: str
 
 
@@ -102,10 +91,6 @@ class ProviderConfig:
     connect_timeout_secs: float
     default_model: str
     models: tuple
-
-    @property
-    def wire_format(self) -> str:
-        return "anthropic" if self.type == "anthropic" else "openai"
 
     def model(self, model_id: str) -> ModelConfig | None:
         return next((m for m in self.models if m.id == model_id), None)
@@ -197,7 +182,7 @@ def _missing_variables(raw_template: str, environ) -> tuple:
 
 
 def _provider(data: dict, raw: dict, index: int, environ) -> ProviderConfig:
-    base_url = (data["base_url"] or DEFAULT_BASE_URLS.get(data["type"], "")).rstrip("/")
+    base_url = (data["base_url"] or PROVIDER_TYPES[data["type"]].default_base_url).rstrip("/")
     if not base_url:
         raise ConfigError(f"providers[{index}].base_url: required for type {data['type']}")
     keys, missing = [], []
@@ -210,11 +195,7 @@ def _provider(data: dict, raw: dict, index: int, environ) -> ProviderConfig:
             missing.extend(_missing_variables(template if isinstance(template, str) else "", environ))
     oauth = data["oauth"]
     models = tuple(
-        ModelConfig(
-            id=m["id"], display_name=m["display_name"] or m["id"], enabled=m["enabled"],
-            aliases=tuple(m["aliases"]), kind=m["kind"], input_cost_per_mtok=m["input_cost_per_mtok"],
-            output_cost_per_mtok=m["output_cost_per_mtok"], created_at=m["created_at"],
-        )
+        ModelConfig(**{**m, "display_name": m["display_name"] or m["id"], "aliases": tuple(m["aliases"])})
         for m in data["models"]
     )
     return ProviderConfig(

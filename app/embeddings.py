@@ -6,12 +6,10 @@ asked for.
 """
 from app.errors import InvalidRequest
 from app.inference import CallContext, InferenceResult, route_headers
+from app.provider_types import EMBEDDINGS
 from app.providers import UpstreamCall
-from app.routing import require_provider_types
+from app.routing import require_endpoint
 from app.translate import usage_from_openai
-
-EMBEDDING_PROVIDER_TYPES = frozenset({"openai", "mistral", "azure", "together", "fireworks", "groq", "deepseek",
-                                      "custom"})
 
 
 class EmbeddingService:
@@ -27,7 +25,7 @@ class EmbeddingService:
                 "embeddings need exactly one, because vectors from different models cannot be compared",
                 code="invalid_virtual_model", param="model")
         routes = self.inference.allowed_routes(ctx, resolution)
-        require_provider_types(routes, EMBEDDING_PROVIDER_TYPES, "Embeddings")
+        require_endpoint(routes, EMBEDDINGS, "Embeddings")
 
         def open_route(route, adapter):
             return adapter.send(UpstreamCall(path="/embeddings", body={**body, "model": route.model},

@@ -27,10 +27,8 @@ class CortexError(Exception):
         self.param = param
 
     def openai_body(self) -> dict:
-        error = {"message": self.message, "type": self.openai_type, "code": self.code}
-        if self.param:
-            error["param"] = self.param
-        return {"error": error}
+        # OpenAI's spec requires `param`, null when no one field is at fault.
+        return {"error": {"message": self.message, "type": self.openai_type, "param": self.param, "code": self.code}}
 
     def anthropic_body(self) -> dict:
         return {"type": "error", "error": {"type": self.anthropic_type, "message": self.message}}
@@ -107,9 +105,9 @@ class UpstreamError(CortexError):
 
     def __init__(self, message: str, *, upstream_status: int | None = None, retryable: bool = False,
                  retry_after: float | None = None, code: str | None = None, status: int | None = None,
-                 headers: dict | None = None):
+                 headers: dict | None = None, param: str | None = None):
         super().__init__(message, code=code or (f"upstream_{upstream_status}" if upstream_status else "upstream_error"),
-                         status=status, headers=headers)
+                         status=status, headers=headers, param=param)
         self.upstream_status = upstream_status
         self.retryable = retryable
         self.retry_after = retry_after
@@ -119,6 +117,22 @@ class UpstreamRateLimited(UpstreamError):
     status = 429
     openai_type = "rate_limit_error"
     anthropic_type = "rate_limit_error"
+
+
+class UpstreamRejected(UpstreamError):
+    """The provider rejected the request itself: the client's error, answered with the provider's status.
+
+    Not a gateway failure (no 502 for SDKs to retry) and not retryable: another candidate would
+    reject the same request.
+    """
+
+    openai_type = "invalid_request_error"
+    ANTHROPIC_TYPES = {400: "invalid_request_error", 404: "not_found_error", 413: "request_too_large",
+                       422: "invalid_request_error"}
+
+    def __init__(self, message: str, *, upstream_status: int, param: str | None = None):
+        super().__init__(message, upstream_status=upstream_status, status=upstream_status, param=param)
+        self.anthropic_type = self.ANTHROPIC_TYPES[upstream_status]
 
 
 class UpstreamAuthFailed(UpstreamError):

@@ -15,7 +15,7 @@ import orjson
 from app.auth import model_allowed, provider_allowed
 from app.cache import cache_key
 from app.errors import ClientDisconnected, CortexError, InvalidRequest, PermissionDenied, UpstreamError, scrub
-from app.relay import RELAYS
+from app.relay import open_relay
 from app.routing import Resolution, Route
 from app.shaping import chat_call, client_chat_reply, client_wants_usage, reply_usage
 from app.providers import UpstreamCall
@@ -45,6 +45,7 @@ class CallContext:
     cached: bool = False
     recorded: bool = False
     inflight: object = None  # the request's InflightSlot, when listed in the in-flight view
+    dropped: list = field(default_factory=list)  # what translation could not carry, by name
 
     def served_by(self, route: Route) -> None:
         self.route = route
@@ -81,7 +82,7 @@ class CallContext:
             "status": "error" if self.error or self.http_status >= 400 else "success",
             "http_status": self.error.status if self.error else self.http_status,
             "error_code": self.error.code if self.error else None,
-            "cost_usd": cost_usd(model_config, self.usage.input_tokens, self.usage.output_tokens),
+            "cost_usd": cost_usd(model_config, self.usage),
             "audio_seconds": self.usage.audio_seconds or None,
             "cached": self.cached,
         }
@@ -96,10 +97,12 @@ class InferenceResult:
     content_type: str | None = None
 
 
-def route_headers(route: Route, cache_key: str | None = None) -> dict:
+def route_headers(route: Route, cache_key: str | None = None, dropped: list | None = None) -> dict:
     headers = {"x-cortex-provider": route.provider.name, "x-cortex-model": route.model}
     if cache_key:
         headers["x-cortex-cache"] = "miss"
+    if dropped:
+        headers["x-cortex-dropped"] = ",".join(dict.fromkeys(dropped))
     return headers
 
 
@@ -172,18 +175,18 @@ class InferenceService:
                 return self._replay(ctx, hit, routes)
 
         def open_route(route, adapter):
-            call = chat_call(client_format, adapter.wire_format, body, route.model,
-                             inject_cache_control=caching.auto_inject_anthropic_cache_control,
-                             client_headers=client_headers)
+            call, ctx.dropped = chat_call(client_format, adapter.wire_format, body, route.model,
+                                          inject_cache_control=caching.auto_inject_anthropic_cache_control,
+                                          client_headers=client_headers)
             return adapter.stream(call) if ctx.stream else adapter.send(call)
 
         route, answer = self.first_answer(ctx, resolution, routes, open_route)
         adapter = self.adapters[route.provider.name]
-        headers = route_headers(route, key)
+        headers = route_headers(route, key, ctx.dropped)
         store = partial(self._store_in_cache, key, ctx, caching.response_cache_ttl_secs) if key else None
         if ctx.stream:
-            relay = RELAYS[(client_format, adapter.wire_format)](ctx.requested_model,
-                                                                 client_wants_usage(client_format, body))
+            relay = open_relay(client_format, adapter.wire_format, ctx.requested_model,
+                               client_wants_usage(client_format, body))
             return InferenceResult(stream=self.relay(ctx, answer, relay, store), headers=headers)
         ctx.usage = reply_usage(adapter.wire_format, answer.body)
         client_body = client_chat_reply(client_format, adapter.wire_format, answer.body, ctx.requested_model)

@@ -71,9 +71,9 @@ STREAMING = {"openai.chat_completions", "anthropic.messages", "openai.audio_tran
 OPENAI_ERROR = {
     "type": "object", "required": ["error"],
     "properties": {"error": {
-        "type": "object", "required": ["message", "type", "code"],
+        "type": "object", "required": ["message", "type", "param", "code"],
         "properties": {"message": {"type": "string"}, "type": {"type": "string"}, "code": {"type": "string"},
-                       "param": {"type": "string"}}}},
+                       "param": {"type": ["string", "null"]}}}},
 }
 ANTHROPIC_ERROR = {
     "type": "object", "required": ["type", "error"],

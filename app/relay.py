@@ -1,14 +1,14 @@
 """Stream relays: upstream SSE events in, client SSE bytes out, usage captured on the way.
 
-One relay per (client format, provider format) pair. Pass-through relays parse only what
-they must (usage, the model name to echo, the end marker); translating relays drive the
-state machines of `app.translate`. All are I/O-free: the service feeds them.
+A same-format relay passes events through and parses only what it must (usage, the model
+name to echo, the end marker); any other pair is one `TranslatingRelay`, which reads the
+provider's events, drives the hub's stream translators (`app.translate`) and frames what
+they give in the client's format. All are I/O-free: the service feeds them.
 """
 import orjson
 
 from app.errors import CortexError, UpstreamError
-from app.translate import (AnthropicStreamToOpenAI, OpenAIStreamToAnthropic, Usage, usage_from_anthropic,
-                           usage_from_openai)
+from app.translate import AnthropicUsageCounter, Usage, stream_translation, usage_from_openai
 
 DONE = b"[DONE]"
 # Anthropic events the pass-through forwards as they are, recognised without parsing.
@@ -91,41 +91,61 @@ class Relay:
         raise NotImplementedError
 
     def error_event(self, error: CortexError) -> bytes:
-        return anthropic_error_event(error) if self.client_format == "anthropic" else openai_error_event(error)
+        return ERROR_EVENTS[self.client_format](error)
 
 
-class OpenAIUpstreamRelay(Relay):
-    """Relays from an OpenAI-type provider: `data:` chunks, then `[DONE]`.
+class OpenAIEvents:
+    """Reads an OpenAI-type provider's stream: `data:` chunks, then `[DONE]`.
 
     A stream that ends after a finish_reason but without `[DONE]` is complete (some
     providers omit it); one that ends before either was cut short.
     """
 
-    def __init__(self, requested_model, include_usage):
-        super().__init__(requested_model, include_usage)
+    def __init__(self):
+        self.complete = False
         self._finished = False  # a finish_reason was seen
 
-    def feed(self, raw):
+    def read(self, raw: bytes) -> dict | None:
         _, data = parse_event(raw)
         if not data:
-            return b""
+            return None
         if data == DONE:
             self.complete = True
-            return b""
+            return None
         chunk = _openai_chunk(data)
         self._finished = self._finished or _has_finish_reason(chunk)
-        return self.forward(chunk)
+        return chunk
 
-    def forward(self, chunk: dict) -> bytes:
-        raise NotImplementedError
-
-    def _require_complete(self):
+    def require_complete(self):
         if not (self.complete or self._finished):
             raise _truncated()
-        self.complete = True
 
 
-class OpenAIPassthrough(OpenAIUpstreamRelay):
+class AnthropicEvents:
+    """Reads an Anthropic-type provider's stream: complete at `message_stop`; `error` events raise."""
+
+    def __init__(self):
+        self.complete = False
+
+    def read(self, raw: bytes) -> dict | None:
+        name, data = parse_event(raw)
+        if not data:
+            return None
+        event = orjson.loads(data)
+        kind = event.get("type")
+        if name == "error" or kind == "error":
+            error = event.get("error", {})
+            raise _upstream_error_event(error.get("message", "unknown error"))
+        if kind == "message_stop":
+            self.complete = True
+        return event
+
+    def require_complete(self):
+        if not self.complete:
+            raise _truncated()
+
+
+class OpenAIPassthrough(Relay):
     """OpenAI client, OpenAI-type provider: most chunks are forwarded without being parsed.
 
     The first chunk is parsed and tells how the upstream writes its `"model":"…"` field. After
@@ -138,6 +158,7 @@ class OpenAIPassthrough(OpenAIUpstreamRelay):
 
     def __init__(self, requested_model, include_usage):
         super().__init__(requested_model, include_usage)
+        self._events = OpenAIEvents()
         self._client_model = b'"model":' + orjson.dumps(requested_model)
         self._upstream_model = None  # the upstream's model field, byte for byte, once seen
 
@@ -147,7 +168,8 @@ class OpenAIPassthrough(OpenAIUpstreamRelay):
             head, found, tail = raw.partition(self._upstream_model)
             if found:
                 return b"".join((head, self._client_model, tail, b"\n\n"))
-        return super().feed(raw)
+        chunk = self._events.read(raw)
+        return b"" if chunk is None else self.forward(chunk)
 
     def forward(self, chunk):
         if self._upstream_model is None and isinstance(chunk.get("model"), str):
@@ -160,7 +182,7 @@ class OpenAIPassthrough(OpenAIUpstreamRelay):
         return openai_event(chunk)
 
     def finish(self):
-        self._require_complete()
+        self._events.require_complete()
         return b"data: [DONE]\n\n"
 
 
@@ -168,6 +190,10 @@ class AnthropicPassthrough(Relay):
     """Anthropic client, Anthropic-type provider: events forwarded as they come."""
 
     client_format = "anthropic"
+
+    def __init__(self, requested_model, include_usage):
+        super().__init__(requested_model, include_usage)
+        self._counter = AnthropicUsageCounter()
 
     def feed(self, raw):
         if raw.startswith(UNREAD_ANTHROPIC_EVENTS):
@@ -178,9 +204,9 @@ class AnthropicPassthrough(Relay):
             if name == "message_start":
                 message = event.get("message", {})
                 message["model"] = self.requested_model
-                self.usage = usage_from_anthropic(message.get("usage"))
+                self.usage = self._counter.update(message.get("usage"))
             else:
-                self._add_output_usage(event.get("usage") or {})
+                self.usage = self._counter.update(event.get("usage"))
             return anthropic_event(name, event)
         if name == "message_stop":
             self.complete = True
@@ -189,73 +215,50 @@ class AnthropicPassthrough(Relay):
             raise _upstream_error_event(error.get("message", "unknown error"))
         return raw + b"\n\n"
 
-    def _add_output_usage(self, usage: dict):
-        # message_delta carries cumulative output tokens (and, on some models, input tokens).
-        merged = {"input_tokens": self.usage.input_tokens - self.usage.cache_read_tokens
-                  - self.usage.cache_creation_tokens,
-                  "cache_read_input_tokens": self.usage.cache_read_tokens,
-                  "cache_creation_input_tokens": self.usage.cache_creation_tokens, **usage}
-        self.usage = usage_from_anthropic(merged)
-
     def finish(self):
         if not self.complete:
             raise _truncated()
         return b""
 
 
-class AnthropicToOpenAI(Relay):
-    """OpenAI client, Anthropic-type provider."""
+class TranslatingRelay(Relay):
+    """A client of one format, a provider of another: events translated through the hub."""
 
-    def __init__(self, requested_model, include_usage):
+    def __init__(self, upstream_format: str, client_format: str, requested_model: str, include_usage: bool):
         super().__init__(requested_model, include_usage)
-        self._translator = AnthropicStreamToOpenAI(model=requested_model, include_usage=include_usage)
+        self.client_format = client_format
+        self._events = EVENT_READERS[upstream_format]()
+        self._translation = stream_translation(upstream_format, client_format, model=requested_model,
+                                               include_usage=include_usage)
+        self._frame = FRAMES[client_format]
 
     def feed(self, raw):
-        name, data = parse_event(raw)
-        if not data:
+        event = self._events.read(raw)
+        if event is None:
             return b""
-        event = orjson.loads(data)
-        if name == "error" or event.get("type") == "error":
-            error = event.get("error", {})
-            raise _upstream_error_event(error.get("message", "unknown error"))
-        chunks = self._translator.feed(event)
-        self.usage = self._translator.usage
-        if event.get("type") == "message_stop":
-            self.complete = True
-        return b"".join([openai_event(chunk) for chunk in chunks])
+        out = self._translation.feed(event)
+        self.usage = self._translation.usage
+        return b"".join([self._frame(item) for item in out])
 
     def finish(self):
-        if not self.complete:
-            raise _truncated()
-        chunks = self._translator.finish()
-        self.usage = self._translator.usage
-        return b"".join([openai_event(chunk) for chunk in chunks]) + b"data: [DONE]\n\n"
+        self._events.require_complete()
+        out = self._translation.finish()
+        self.usage = self._translation.usage
+        return b"".join([self._frame(item) for item in out]) + STREAM_ENDS[self.client_format]
 
 
-class OpenAIToAnthropic(OpenAIUpstreamRelay):
-    """Anthropic client, OpenAI-type provider."""
-
-    client_format = "anthropic"
-
-    def __init__(self, requested_model, include_usage):
-        super().__init__(requested_model, include_usage)
-        self._translator = OpenAIStreamToAnthropic(model=requested_model)
-
-    def forward(self, chunk):
-        events = self._translator.feed(chunk)
-        self.usage = self._translator.usage
-        return b"".join([anthropic_event(name, payload) for name, payload in events])
-
-    def finish(self):
-        self._require_complete()
-        events = self._translator.finish()
-        self.usage = self._translator.usage
-        return b"".join([anthropic_event(name, payload) for name, payload in events])
+def _anthropic_frame(event: dict) -> bytes:
+    return anthropic_event(event["type"], event)
 
 
-RELAYS = {
-    ("openai", "openai"): OpenAIPassthrough,
-    ("anthropic", "anthropic"): AnthropicPassthrough,
-    ("openai", "anthropic"): AnthropicToOpenAI,
-    ("anthropic", "openai"): OpenAIToAnthropic,
-}
+EVENT_READERS = {"openai": OpenAIEvents, "anthropic": AnthropicEvents}
+FRAMES = {"openai": openai_event, "anthropic": _anthropic_frame}
+STREAM_ENDS = {"openai": b"data: [DONE]\n\n", "anthropic": b""}
+ERROR_EVENTS = {"openai": openai_error_event, "anthropic": anthropic_error_event}
+PASSTHROUGH_RELAYS = {"openai": OpenAIPassthrough, "anthropic": AnthropicPassthrough}
+
+
+def open_relay(client_format: str, upstream_format: str, requested_model: str, include_usage: bool) -> Relay:
+    if client_format == upstream_format:
+        return PASSTHROUGH_RELAYS[client_format](requested_model, include_usage)
+    return TranslatingRelay(upstream_format, client_format, requested_model, include_usage)

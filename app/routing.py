@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from app.config import CortexConfig, ProviderConfig, VirtualModelConfig
 from app.errors import InvalidRequest, ModelNotFound
+from app.provider_types import PROVIDER_TYPES, types_serving
 
 
 @dataclass(frozen=True)
@@ -15,12 +16,12 @@ class Route:
     model: str  # the id sent upstream
 
 
-def require_provider_types(routes, provider_types: frozenset, endpoint: str) -> None:
-    """400 unless every route's provider type serves `endpoint` (embeddings, transcriptions)."""
+def require_endpoint(routes, endpoint: str, label: str) -> None:
+    """400 unless every route's provider type serves `endpoint` (app.provider_types); `label` names it."""
     for route in routes:
-        if route.provider.type not in provider_types:
-            raise InvalidRequest(f"{endpoint} are not supported by provider '{route.provider.name}' "
-                                 f"(type {route.provider.type}); supported types: {', '.join(sorted(provider_types))}",
+        if not PROVIDER_TYPES[route.provider.type].serves(endpoint):
+            raise InvalidRequest(f"{label} are not supported by provider '{route.provider.name}' "
+                                 f"(type {route.provider.type}); supported types: {', '.join(types_serving(endpoint))}",
                                  code="unsupported_provider", param="model")
 
 

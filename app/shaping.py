@@ -1,16 +1,15 @@
 """Chat requests shaped for the chosen provider, and replies shaped back for the client.
 
-Pure functions over dicts: which translation applies depends only on the client's format
-and the provider's (`openai` or `anthropic`).
+Pure functions over dicts. Same format: the body as the client sent it, the model name
+aside. Otherwise through the translation hub (`app.translate`), which also names what the
+provider's format could not carry.
 """
 import functools
 import logging
 
 from app.errors import InvalidRequest, UpstreamError
 from app.providers import UpstreamCall
-from app.translate import (Usage, anthropic_request_to_openai, anthropic_response_to_openai,
-                           inject_anthropic_cache_control, openai_request_to_anthropic,
-                           openai_response_to_anthropic, usage_from_anthropic, usage_from_openai)
+from app.translate import FORMATS, Usage, inject_anthropic_cache_control, target_for, translate_request, translate_response
 
 CHAT_PATHS = {"openai": "/chat/completions", "anthropic": "/messages"}
 # What the translators raise when a field the schemas leave open has an unexpected type.
@@ -50,42 +49,37 @@ def client_wants_usage(client_format: str, body: dict) -> bool:
 
 @_shape_errors_become(_unreadable_request)
 def upstream_chat_body(client_format: str, provider_format: str, body: dict, model: str,
-                       *, inject_cache_control: bool) -> dict:
+                       *, inject_cache_control: bool) -> tuple[dict, list[str]]:
+    """(the body for the provider, names of what translation dropped)."""
     if client_format == provider_format:
-        shaped = dict(body)
-    elif client_format == "openai":
-        shaped = openai_request_to_anthropic(body)
+        shaped, dropped = dict(body), []
+        shaped["model"] = model
     else:
-        shaped = anthropic_request_to_openai(body)
-    shaped["model"] = model
+        shaped, dropped = translate_request(body, client_format, provider_format, target_for(provider_format, model))
     if provider_format == "openai" and shaped.get("stream"):
         # Ask for usage on every stream; the relay drops the chunk if the client did not ask.
         shaped["stream_options"] = {**(shaped.get("stream_options") or {}), "include_usage": True}
     if provider_format == "anthropic" and inject_cache_control:
         shaped = inject_anthropic_cache_control(shaped)
-    return shaped
+    return shaped, dropped
 
 
 def chat_call(client_format: str, provider_format: str, body: dict, model: str, *,
-              inject_cache_control: bool, client_headers: dict) -> UpstreamCall:
-    return UpstreamCall(
-        path=CHAT_PATHS[provider_format],
-        body=upstream_chat_body(client_format, provider_format, body, model,
-                                inject_cache_control=inject_cache_control),
-        model=model, stream=bool(body.get("stream")), headers=client_headers,
-    )
+              inject_cache_control: bool, client_headers: dict) -> tuple[UpstreamCall, list[str]]:
+    shaped, dropped = upstream_chat_body(client_format, provider_format, body, model,
+                                         inject_cache_control=inject_cache_control)
+    call = UpstreamCall(path=CHAT_PATHS[provider_format], body=shaped, model=model, stream=bool(body.get("stream")),
+                        headers=client_headers)
+    return call, dropped
 
 
 @_shape_errors_become(_unreadable_reply)
 def reply_usage(provider_format: str, reply: dict) -> Usage:
-    usage = reply.get("usage")
-    return usage_from_anthropic(usage) if provider_format == "anthropic" else usage_from_openai(usage)
+    return FORMATS[provider_format].usage_of(reply)
 
 
 @_shape_errors_become(_unreadable_reply)
 def client_chat_reply(client_format: str, provider_format: str, reply: dict, requested_model: str) -> dict:
     if client_format == provider_format:
         return {**reply, "model": requested_model}
-    if client_format == "openai":
-        return anthropic_response_to_openai(reply, model=requested_model)
-    return openai_response_to_anthropic(reply, model=requested_model)
+    return translate_response(reply, provider_format, client_format, requested_model)

@@ -20,11 +20,12 @@ from werkzeug.formparser import MultiPartParser
 from werkzeug.http import parse_options_header
 from werkzeug.wsgi import get_input_stream
 
-from app.errors import InvalidRequest, UpstreamError, UpstreamRateLimited
+from app.errors import InvalidRequest, UpstreamError
 from app.inference import CallContext, InferenceResult, route_headers
+from app.provider_types import TRANSCRIPTIONS
 from app.providers import UpstreamCall
 from app.relay import DONE, Relay, openai_error_event, parse_event
-from app.routing import require_provider_types
+from app.routing import require_endpoint
 from app.translate import Usage
 
 MB = 1024 * 1024
@@ -35,7 +36,6 @@ MAX_FORM_PARTS = 64
 SPOOL_MEMORY_BYTES = MB
 READ_SIZE = 64 * 1024
 AUDIO_EXTENSIONS = frozenset({"flac", "m4a", "mp3", "mp4", "mpeg", "mpga", "ogg", "wav", "webm"})
-TRANSCRIPTION_PROVIDER_TYPES = frozenset({"openai", "groq", "azure", "custom"})
 
 
 def _upload_too_large() -> InvalidRequest:
@@ -191,8 +191,9 @@ def _reply_usage(content: bytes, content_type: str) -> Usage:
 
 
 def reported_as_server_error(error: UpstreamError) -> UpstreamError:
-    """API.md documents upstream failures on this endpoint as `server_error`; a rate limit stays one."""
-    if not isinstance(error, UpstreamRateLimited):
+    """API.md documents upstream failures on this endpoint as `server_error`; a rate limit or a
+    request the provider rejected (4xx) keeps its type."""
+    if error.status >= 500:
         error.openai_type = "server_error"
     return error
 
@@ -236,7 +237,7 @@ class TranscriptionService:
         ctx.stream = bool(form.get("stream"))
         resolution = self.inference.router.resolve(ctx.requested_model)
         routes = self.inference.allowed_routes(ctx, resolution)
-        require_provider_types(routes, TRANSCRIPTION_PROVIDER_TYPES, "Audio transcriptions")
+        require_endpoint(routes, TRANSCRIPTIONS, "Audio transcriptions")
 
         def open_route(route, adapter):
             call = UpstreamCall(path="/audio/transcriptions", upload=upload.body_for(route.model), model=route.model,

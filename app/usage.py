@@ -15,6 +15,7 @@ import gevent.event
 import peewee
 
 from app.db import UsageRecord
+from app.translate import Usage
 
 log = logging.getLogger("cortex.usage")
 
@@ -28,12 +29,27 @@ ROWS_PER_INSERT = 100
 STORE_ERRORS = (peewee.PeeweeException, OSError)
 
 
-def cost_usd(model_config, input_tokens: int, output_tokens: int) -> float | None:
+def cost_usd(model_config, usage: Usage) -> float | None:
+    """USD for one call at the model's configured prices (per million tokens); None when it has none.
+
+    `usage.input_tokens` counts all input; its cached part is billed at the cache prices. An
+    unset cache price is the input price: what a cached token really costs differs by provider,
+    model and time (Anthropic bills reads at 0.1x and writes at 1.25x the input price, OpenAI
+    discounts reads and does not report writes), so Cortex assumes no discount rather than a
+    wrong one; set cache_read/cache_write_cost_per_mtok to bill them as the provider does.
+    """
     if model_config is None or (model_config.input_cost_per_mtok is None
                                 and model_config.output_cost_per_mtok is None):
         return None
-    return ((input_tokens * (model_config.input_cost_per_mtok or 0))
-            + (output_tokens * (model_config.output_cost_per_mtok or 0))) / 1_000_000
+    input_price = model_config.input_cost_per_mtok or 0
+    read_price = model_config.cache_read_cost_per_mtok
+    write_price = model_config.cache_write_cost_per_mtok
+    read_price = input_price if read_price is None else read_price
+    write_price = input_price if write_price is None else write_price
+    uncached = max(usage.input_tokens - usage.cache_read_tokens - usage.cache_creation_tokens, 0)
+    return (uncached * input_price + usage.cache_read_tokens * read_price
+            + usage.cache_creation_tokens * write_price
+            + usage.output_tokens * (model_config.output_cost_per_mtok or 0)) / 1_000_000
 
 
 def off_hub(call, *args):

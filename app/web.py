@@ -161,6 +161,8 @@ def finish_request(response):
             "client": current.remote_addr, "key": principal.name if principal else None,
             "provider": route.provider.name if route else None, "model": route.model if route else None,
         }
+        if call is not None and call.dropped:
+            entry["dropped"] = call.dropped
         write_line = partial(_write_access_line, entry, state.get("started", time.monotonic()))
         if response.is_streamed:
             response.response = AfterFirstChunk(response.response, write_line)

@@ -9,6 +9,7 @@ burst costs 2,000 × (this + the per-chunk I/O) of one worker's time.
     python bench/relay_cost.py [--chunks 100] [--rounds 7]
 """
 import argparse
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -17,7 +18,8 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.relay import RELAYS  # noqa: E402 - after the path fix: run as a script
+from app.relay import open_relay  # noqa: E402 - after the path fix: run as a script
+from app.translate import FORMATS  # noqa: E402
 
 CLIENT_MODEL = "my-alias"  # what the client asked for; the upstream answers with its own name
 UPSTREAM_MODEL = "gpt-4o-mini-2024-07-18"
@@ -67,12 +69,12 @@ def anthropic_stream(chunks: int) -> list[bytes]:
 
 
 def per_event_us(pair: tuple, events: list[bytes], rounds: int) -> float:
-    relay_class = RELAYS[pair]
+    client, provider = pair
     best = float("inf")
     for _ in range(rounds):
         started = time.perf_counter()
         for _ in range(20):
-            relay = relay_class(CLIENT_MODEL, False)
+            relay = open_relay(client, provider, CLIENT_MODEL, False)
             for event in events:
                 relay.feed(event)
             relay.finish()
@@ -87,7 +89,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     streams = {"openai": openai_stream(args.chunks), "anthropic": anthropic_stream(args.chunks)}
     print("| relay (client ← provider) | µs per event |\n|---|---|")
-    for client, provider in RELAYS:
+    for client, provider in itertools.product(FORMATS, FORMATS):
         us = per_event_us((client, provider), streams[provider], args.rounds)
         print(f"| {client} ← {provider} | {us:.2f} |")
 

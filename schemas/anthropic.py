@@ -1,6 +1,8 @@
 """Schemas for the Anthropic-compatible surface (`/anthropic/v1/*`).
 
-Declared fields are validated; everything else passes through to the provider (INCLUDE).
+Declared fields are the ones Cortex reads, validated; everything else (new top-level fields,
+roles, block types) passes through to an Anthropic-type provider untouched (INCLUDE), and
+translation names what it cannot carry.
 """
 from marshmallow import INCLUDE, Schema, fields, validate
 
@@ -12,7 +14,7 @@ class CountTokensRequestSchema(Schema):
         unknown = INCLUDE
 
     model = fields.String(required=True, validate=validate.Length(min=1))
-    messages = Messages(("user", "assistant"), content_required=True, required=True)
+    messages = Messages(content_required=True, required=True)
     system = fields.Raw(allow_none=True)
     tools = fields.List(fields.Dict(), allow_none=True)
     tool_choice = fields.Dict(allow_none=True)

@@ -10,12 +10,9 @@ from urllib.parse import urlparse
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
+from app.provider_types import PROVIDER_TYPES
 from schemas.fields import StrictBoolean
 
-PROVIDER_TYPES = (
-    "openai", "anthropic", "azure", "mistral", "together", "fireworks", "groq",
-    "deepseek", "openrouter", "qwen", "google", "custom",
-)
 PERMISSIONS = ("inference", "usage", "admin")
 MODEL_KINDS = ("chat", "embedding", "transcription")
 # flask-limiter's grammar (limits.util.EXPR), restated: importing `limits` in gunicorn's
@@ -121,12 +118,14 @@ class ModelSchema(StrictSchema):
     kind = fields.String(load_default="chat", validate=validate.OneOf(MODEL_KINDS))
     input_cost_per_mtok = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0))
     output_cost_per_mtok = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    cache_read_cost_per_mtok = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    cache_write_cost_per_mtok = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0))
     created_at = fields.String(load_default="")
 
 
 class ProviderSchema(StrictSchema):
     name = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]+$", error="letters, digits, _ . - only"))
-    type = fields.String(required=True, validate=validate.OneOf(PROVIDER_TYPES))
+    type = fields.String(required=True, validate=validate.OneOf(tuple(PROVIDER_TYPES)))
     base_url = fields.String(load_default="", validate=_url_or_empty)
     api_keys = fields.List(fields.String(allow_none=True), load_default=list)
     auth_method = fields.String(load_default="api_key", validate=validate.OneOf(("api_key", "oauth", "auto")))

@@ -8,16 +8,18 @@ def StrictBoolean(**kwargs):
 
 
 class Message(fields.Field):
-    """A chat message: an object with a known `role` (and `content` where required), kept as is.
+    """A chat message: an object with a string `role` (and `content` where required), kept as is.
+
+    Any role passes, so that a client on a newer API version than Cortex knows still reaches a
+    provider of its own format; translation names the roles it cannot carry as dropped.
 
     A field rather than a nested schema: messages are the bulk of every inference body and
     this checks them without building a schema per message. Errors still name the path
     (`messages.0.role`).
     """
 
-    def __init__(self, roles: tuple, content_required: bool = False, **kwargs):
+    def __init__(self, content_required: bool = False, **kwargs):
         super().__init__(**kwargs)
-        self.roles = roles
         self.content_required = content_required
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -25,8 +27,8 @@ class Message(fields.Field):
             raise ValidationError("Not a valid message object.")
         if "role" not in value:
             raise ValidationError({"role": ["Missing data for required field."]})
-        if value["role"] not in self.roles:
-            raise ValidationError({"role": [f"Must be one of: {', '.join(self.roles)}."]})
+        if not isinstance(value["role"], str) or not value["role"]:
+            raise ValidationError({"role": ["Not a valid string."]})
         if self.content_required and "content" not in value:
             raise ValidationError({"content": ["Missing data for required field."]})
         return value
@@ -37,8 +39,8 @@ class Messages(fields.List):
     the same errors (`messages.3.role`), but each message is checked by a direct call instead of
     List's per-item `deserialize` machinery: ~1.5 us a message, and agents send hundreds."""
 
-    def __init__(self, roles: tuple, content_required: bool = False, **kwargs):
-        super().__init__(Message(roles, content_required), validate=validate.Length(min=1), **kwargs)
+    def __init__(self, content_required: bool = False, **kwargs):
+        super().__init__(Message(content_required), validate=validate.Length(min=1), **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, list):

@@ -8,7 +8,6 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
 from schemas.fields import Messages, StrictBoolean
 
-ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 TRANSCRIPTION_FORMATS = ("json", "text", "srt", "verbose_json", "vtt", "diarized_json")
 MAX_KNOWN_SPEAKERS = 4
 
@@ -18,7 +17,7 @@ class ChatCompletionRequestSchema(Schema):
         unknown = INCLUDE
 
     model = fields.String(required=True, validate=validate.Length(min=1))
-    messages = Messages(ROLES, required=True)
+    messages = Messages(required=True)
     stream = StrictBoolean(allow_none=True)
     stream_options = fields.Dict(allow_none=True)
     max_tokens = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1))

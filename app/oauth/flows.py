@@ -1,8 +1,8 @@
-"""Provider OAuth flows: public defaults per provider type and the HTTP exchanges.
+"""Provider OAuth flows: the HTTP exchanges, with defaults per provider type.
 
-The defaults below are the public clients that the providers' own tools use; every value
-can be overridden under `providers[].oauth` in cortex.yaml (a deployment with its own
-registered client, or a test pointing at a loopback mock). Sources:
+The defaults, in app.provider_types, are the public clients that the providers' own tools
+use; every value can be overridden under `providers[].oauth` in cortex.yaml (a deployment
+with its own registered client, or a test pointing at a loopback mock). Sources:
 - Anthropic (Claude Pro/Max subscription): Claude Code's login as documented from its CLI,
   e.g. github.com/notforyou23/evobrew anthropic-oauth-flow.md and the opencode-anthropic-auth
   plugin: PKCE, JSON token requests, tokens sent as `Authorization: Bearer` with the
@@ -29,67 +29,13 @@ from requests.adapters import HTTPAdapter
 
 from app.config import ProviderConfig
 from app.oauth.tokens import TokenSet
+from app.provider_types import PROVIDER_TYPES, FlowSettings
 
 log = logging.getLogger("cortex.oauth")
 
 TIMEOUT = (10.0, 30.0)  # connect, read: an authorization server answers in seconds
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_DEVICE_INTERVAL = 5  # RFC 8628 section 3.2
-
-
-@dataclass(frozen=True)
-class FlowSettings:
-    client_id: str = ""
-    client_secret: str = ""
-    authorize_url: str = ""
-    token_url: str = ""
-    device_authorization_url: str = ""
-    scopes: tuple = ()
-    redirect_uri: str = ""  # "" = Cortex's own /oauth/<name>/callback
-    allowed_redirect_origins: tuple = ()
-    authorize_params: tuple = ()  # extra (name, value) pairs on the authorize URL
-    token_format: str = "form"    # "form" (RFC 6749) or "json"
-
-
-FLOW_DEFAULTS = {
-    "anthropic": FlowSettings(
-        client_id="9d1c250a-e61b-44d9-88ed-5944d1962f5e",
-        authorize_url="https://claude.ai/oauth/authorize",
-        token_url="https://console.anthropic.com/v1/oauth/token",
-        scopes=("org:create_api_key", "user:profile", "user:inference"),
-        # Registered for this client: the page shows "code#state" for the user to paste
-        # back (`cortex oauth login` asks for it).
-        redirect_uri="https://console.anthropic.com/oauth/code/callback",
-        authorize_params=(("code", "true"),),
-        token_format="json",
-    ),
-    "google": FlowSettings(
-        authorize_url="https://accounts.google.com/o/oauth2/v2/auth",
-        token_url="https://oauth2.googleapis.com/token",
-        scopes=("https://www.googleapis.com/auth/cloud-platform",
-                "https://www.googleapis.com/auth/generative-language.retriever"),
-        # offline + consent: Google returns a refresh token on every login.
-        authorize_params=(("access_type", "offline"), ("prompt", "consent")),
-    ),
-    "openrouter": FlowSettings(
-        authorize_url="https://openrouter.ai/auth",
-        token_url="https://openrouter.ai/api/v1/auth/keys",
-    ),
-    "openai": FlowSettings(
-        client_id="app_EMoamEEZ73f0CkXaXp7hrann",
-        authorize_url="https://auth.openai.com/oauth/authorize",
-        token_url="https://auth.openai.com/oauth/token",
-        scopes=("openid", "profile", "email", "offline_access"),
-        redirect_uri="http://localhost:1455/auth/callback",  # registered for this client
-        authorize_params=(("id_token_add_organizations", "true"), ("codex_cli_simplified_flow", "true")),
-    ),
-    "qwen": FlowSettings(
-        client_id="f0304373b74a44d2b584a3fb70ca9e56",
-        device_authorization_url="https://chat.qwen.ai/api/v1/oauth2/device/code",
-        token_url="https://chat.qwen.ai/api/v1/oauth2/token",
-        scopes=("openid", "profile", "email", "model.completion"),
-    ),
-}
 
 
 class AuthorizationServerError(Exception):
@@ -270,12 +216,12 @@ class OpenRouterFlow(CodeFlow):
         return TokenSet(access_token=key, token_type="permanent")
 
 
-FLOW_CLASSES = {"openrouter": OpenRouterFlow}
+FLOW_CLASSES = {"code": CodeFlow, "openrouter_key": OpenRouterFlow}
 
 
 def flow_settings(provider: ProviderConfig) -> FlowSettings:
     """The provider type's defaults overlaid with its `oauth:` block."""
-    defaults = FLOW_DEFAULTS.get(provider.type, FlowSettings())
+    defaults = PROVIDER_TYPES[provider.type].oauth
     configured = provider.oauth
     if configured is None:
         return defaults
@@ -290,4 +236,5 @@ def build_flow(provider: ProviderConfig, session: requests.Session) -> CodeFlow 
     """The provider's flow when it takes part in OAuth (an `oauth:` block or auth_method oauth/auto)."""
     if provider.oauth is None and provider.auth_method == "api_key":
         return None
-    return FLOW_CLASSES.get(provider.type, CodeFlow)(provider.name, flow_settings(provider), session)
+    flow_class = FLOW_CLASSES[PROVIDER_TYPES[provider.type].oauth_flow]
+    return flow_class(provider.name, flow_settings(provider), session)

@@ -8,8 +8,6 @@ OAUTH_BETA = "oauth-2025-04-20"
 
 
 class AnthropicAdapter(ProviderAdapter):
-    wire_format = "anthropic"
-
     def __init__(self, provider, secrets=(), tokens=None):
         super().__init__(provider, secrets, tokens)
         # base_url is the root Anthropic's SDK takes; one ending in /v1 is accepted too.

@@ -10,6 +10,7 @@ path requests cost ~540 us of CPU per call against ~80 us (bench notes in issue 
 import errno
 import itertools
 import logging
+import math
 import socket
 import time
 from contextlib import nullcontext
@@ -25,7 +26,8 @@ from requests.utils import get_environ_proxies
 
 from app.config import ProviderConfig
 from app.errors import (ProviderNotConfigured, UpstreamAuthFailed, UpstreamError, UpstreamRateLimited,
-                        UpstreamTimeout, scrub)
+                        UpstreamRejected, UpstreamTimeout, scrub)
+from app.provider_types import PROVIDER_TYPES
 
 log = logging.getLogger("cortex.providers")
 
@@ -109,28 +111,31 @@ class KeyPool:
         self._until[index] = time.monotonic() + secs
 
 
-def _error_message(body: bytes) -> str:
-    """The provider's own error message, from either envelope; raw text otherwise."""
+def _error_details(body: bytes) -> tuple[str, str | None]:
+    """The provider's own error message, from either envelope (raw text otherwise), and the
+    OpenAI envelope's `param` if it names one."""
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return body.decode("utf-8", "replace").strip()[:500] or "no error message"
+        return body.decode("utf-8", "replace").strip()[:500] or "no error message", None
     error = parsed.get("error") if isinstance(parsed, dict) else None
     if isinstance(error, dict) and error.get("message"):
-        return str(error["message"])
+        param = error.get("param")
+        return str(error["message"]), param if isinstance(param, str) else None
     if isinstance(error, str):
-        return error
+        return error, None
     if isinstance(parsed, dict) and parsed.get("message"):
-        return str(parsed["message"])
-    return body.decode("utf-8", "replace")[:500]
+        return str(parsed["message"]), None
+    return body.decode("utf-8", "replace")[:500], None
 
 
 def _retry_after(headers) -> float | None:
-    value = headers.get("Retry-After")
+    """Retry-After in seconds; None when absent or not a finite number (the HTTP-date form included)."""
     try:
-        return max(0.0, float(value)) if value else None
+        seconds = float(headers.get("Retry-After") or "nan")
     except ValueError:
         return None
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 class IdleTimeout:
@@ -238,13 +243,16 @@ def connection_pool(base_url: str, connect_timeout: float, read_timeout: float) 
 
 
 class ProviderAdapter:
-    """Base adapter: OpenAI-style bearer auth at `base_url`. Subclasses change what differs."""
+    """Base adapter: OpenAI-style bearer auth at `base_url`. Subclasses change what differs.
 
-    wire_format = "openai"
-    lists_models = True  # GET <root>/models lists the provider's models
+    What the provider's type speaks and serves comes from its registry entry (app.provider_types):
+    `wire_format` is the format chat requests go out in, the one the inference service reads.
+    """
 
     def __init__(self, provider: ProviderConfig, secrets: tuple = (), tokens=None):
         self.provider = provider
+        self.provider_type = PROVIDER_TYPES[provider.type]
+        self.wire_format = self.provider_type.chat_wire_format
         self.keys = KeyPool(provider.api_keys)
         self.tokens = tokens  # OAuth bearer source: access_token(provider, required) -> str | None
         self._secrets = secrets
@@ -299,12 +307,15 @@ class ProviderAdapter:
                              code="upstream_connection_error")
 
     def _http_error(self, status: int, headers, body: bytes) -> UpstreamError:
-        message = scrub(f"Provider '{self.provider.name}' returned {status}: {_error_message(body)}", self._secrets)
+        text, param = _error_details(body)
+        message = scrub(f"Provider '{self.provider.name}' returned {status}: {text}", self._secrets)
+        if status in UpstreamRejected.ANTHROPIC_TYPES:
+            return UpstreamRejected(message, upstream_status=status, param=param)
         if status == 429:
-            return UpstreamRateLimited(message, upstream_status=status, retryable=True,
-                                       retry_after=_retry_after(headers),
-                                       headers={"Retry-After": headers["Retry-After"]} if "Retry-After" in headers
-                                       else None)
+            wait = _retry_after(headers)
+            # Whole seconds, as DESIGN.md promises clients; a key without a hint cools down for 1 s.
+            return UpstreamRateLimited(message, upstream_status=status, retryable=True, retry_after=wait,
+                                       headers={"Retry-After": str(math.ceil(1.0 if wait is None else wait))})
         if status in (401, 403):
             return UpstreamAuthFailed(message, upstream_status=status, retryable=True)
         return UpstreamError(message, upstream_status=status, retryable=status >= 500 or status == 408)

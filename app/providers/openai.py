@@ -3,13 +3,11 @@ from app.providers.base import ProviderAdapter, UpstreamCall
 
 
 class OpenAIAdapter(ProviderAdapter):
-    """openai, mistral, together, fireworks, groq, deepseek, openrouter, qwen, google, custom."""
+    """Bearer auth at `base_url`: every OpenAI-compatible type but Azure (app.provider_types)."""
 
 
 class AzureAdapter(ProviderAdapter):
     """Azure OpenAI: `api-key` header, the model is a deployment in the path, `api-version` query."""
-
-    lists_models = False  # deployments are not listed at /models
 
     def url(self, call: UpstreamCall) -> str:
         version = self.provider.api_version or "2024-10-21"

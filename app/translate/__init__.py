@@ -1,36 +1,34 @@
-"""Pure translation between the OpenAI Chat Completions and Anthropic Messages formats.
+"""Pure translation between the client and provider wire formats, through one hub.
 
 No I/O, no Flask, no logging: every function takes and returns plain JSON-shaped dicts,
 and the stream translators are state machines fed one parsed event at a time.
 
-Modules: ``usage`` (normalised token counts), ``mappings`` (stop reasons, ids, reasoning
-effort, error types), ``content`` (content parts/blocks, tool calls), ``requests``,
-``responses``, ``streams``, ``cache_control`` and ``token_estimate``. Each module's
-docstring lists what it cannot translate and what it does instead.
+Layout (the growth axes): ``hub`` says what the internal form is and why; one subpackage
+per format (``openai_chat``, ``anthropic``) with one module per direction of each kind
+(``request``, ``response``, ``stream``); ``formats`` registers them. Shared vocabularies:
+``mappings`` (stop reasons, reasoning effort, ids, error types: one table each), ``usage``,
+``content`` (content parts/blocks, tool calls), ``capabilities`` (what a target model
+accepts), ``cache_control`` and ``token_estimate``. Each module's docstring lists what it
+cannot translate and what it does instead.
 """
 
 from .cache_control import inject_anthropic_cache_control
-from .mappings import ANTHROPIC_TO_OPENAI_FINISH, OPENAI_TO_ANTHROPIC_STOP
-from .requests import anthropic_request_to_openai, openai_request_to_anthropic
-from .responses import anthropic_response_to_openai, openai_response_to_anthropic
-from .streams import AnthropicStreamToOpenAI, OpenAIStreamToAnthropic
+from .capabilities import Target, target_for
+from .formats import FORMATS, stream_translation, translate_request, translate_response
 from .token_estimate import estimate_input_tokens
-from .usage import Usage, usage_from_anthropic, usage_from_openai, usage_to_anthropic, usage_to_openai
+from .usage import AnthropicUsageCounter, Usage, usage_from_anthropic, usage_from_openai
 
 __all__ = [
-    "ANTHROPIC_TO_OPENAI_FINISH",
-    "OPENAI_TO_ANTHROPIC_STOP",
-    "AnthropicStreamToOpenAI",
-    "OpenAIStreamToAnthropic",
+    "FORMATS",
+    "AnthropicUsageCounter",
+    "Target",
     "Usage",
-    "anthropic_request_to_openai",
-    "anthropic_response_to_openai",
     "estimate_input_tokens",
     "inject_anthropic_cache_control",
-    "openai_request_to_anthropic",
-    "openai_response_to_anthropic",
+    "stream_translation",
+    "target_for",
+    "translate_request",
+    "translate_response",
     "usage_from_anthropic",
     "usage_from_openai",
-    "usage_to_anthropic",
-    "usage_to_openai",
 ]

@@ -91,12 +91,19 @@ def _anthropic_block(part: dict) -> dict | None:
     return _placeholder_block(kind or "content part")
 
 
+def _keeping_cache_control(block: dict | None, part: dict) -> dict | None:
+    """A part's ``cache_control`` (the LiteLLM/OpenRouter extension) stays on its block."""
+    if block is None or not part.get("cache_control"):
+        return block
+    return {**block, "cache_control": part["cache_control"]}
+
+
 def anthropic_blocks_from_openai_content(content: str | list | None) -> list[dict]:
     """OpenAI message content -> Anthropic blocks; empty text is left out (Anthropic rejects
     empty text blocks)."""
     if isinstance(content, str):
         return [text_block(content)] if content else []
-    blocks = (_anthropic_block(part) for part in content or [])
+    blocks = (_keeping_cache_control(_anthropic_block(part), part) for part in content or [])
     return [block for block in blocks if block is not None]
 
 

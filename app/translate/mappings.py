@@ -1,19 +1,35 @@
-"""Value vocabularies that differ between the two APIs: stop reasons, ids, reasoning
-effort and error types.
+"""Value vocabularies that differ between the APIs: stop reasons, ids, reasoning effort
+and error types. Every mapping is a table here; the translators only look values up.
 
-Stop reasons
-    ``content_filter`` becomes Anthropic ``refusal`` (the stop reason Claude uses when it
-    declines for safety reasons), so an Anthropic client can still tell a filtered answer
-    from a normal one. ``pause_turn`` (a server tool paused the turn) has no OpenAI
-    counterpart and reads as ``stop``; ``model_context_window_exceeded`` reads as ``length``.
-    Unknown values fall back to ``stop`` / ``end_turn``.
+Stop reasons (Anthropic is the hub; the OpenAI column is what an OpenAI client sees)
 
-Reasoning effort <-> extended thinking
-    OpenAI ``reasoning_effort`` picks a fixed Anthropic ``budget_tokens`` (see
-    ``REASONING_EFFORT_BUDGETS``; ``minimal`` shares the 1024-token floor Anthropic
-    enforces with ``low``, ``none`` disables thinking). The way back picks the effort whose
-    budget is nearest: below 4096 is ``low``, below 16384 ``medium``, otherwise ``high``,
-    so the three budgets round-trip exactly.
+| Anthropic ``stop_reason`` | OpenAI ``finish_reason`` | back to Anthropic |
+|---|---|---|
+| ``end_turn`` | ``stop`` | ``end_turn`` |
+| ``stop_sequence`` | ``stop`` | ``end_turn`` (OpenAI does not say a stop sequence matched) |
+| ``max_tokens`` | ``length`` | ``max_tokens`` |
+| ``model_context_window_exceeded`` | ``length`` | ``max_tokens`` |
+| ``tool_use`` | ``tool_calls`` | ``tool_use`` (also for ``function_call``, and for ``stop`` after tool calls) |
+| ``refusal`` | ``content_filter`` | ``refusal`` |
+| ``pause_turn`` | ``stop`` (a server tool paused; OpenAI has no such state) | — |
+
+Reasoning: OpenAI ``reasoning_effort`` <-> Anthropic ``thinking`` / ``output_config.effort``
+
+| OpenAI ``reasoning_effort`` | Anthropic request | Anthropic request -> OpenAI |
+|---|---|---|
+| ``none`` | ``thinking: {type: disabled}`` | ``disabled`` -> no ``reasoning_effort`` (the model's default) |
+| ``minimal`` | ``enabled``, ``budget_tokens`` 1024 (Anthropic's minimum) | budget < 4096 -> ``low`` |
+| ``low`` | ``enabled``, 1024 | budget < 4096 -> ``low`` |
+| ``medium`` | ``enabled``, 8192 | 4096..16383 -> ``medium`` |
+| ``high`` | ``enabled``, 24576 | 16384..32767 -> ``high`` |
+| ``xhigh`` | ``enabled``, 32768 | 32768..63999 -> ``xhigh`` |
+| ``max`` | ``enabled``, 64000 | >= 64000 -> ``max`` |
+| — | ``adaptive`` (with ``output_config.effort``) | that ``effort`` (same five words), else none |
+| — | ``output_config.effort`` without thinking | that ``effort`` |
+
+The budgets round-trip exactly. Budgets are shrunk to fit below ``max_tokens`` (Anthropic
+requires ``budget_tokens < max_tokens``); thinking is left off when less than 1024 would
+remain. ``reasoning_effort`` is sent only to models that reason (``capabilities``).
 """
 
 import uuid
@@ -51,15 +67,15 @@ def openai_finish_reason(stop_reason: str | None) -> str:
 
 
 MIN_THINKING_BUDGET = 1024  # Anthropic rejects smaller budgets
-REASONING_EFFORT_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 8192, "high": 24576}
+REASONING_EFFORT_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 8192, "high": 24576, "xhigh": 32768,
+                            "max": 64000}
+# (lowest budget, effort), highest first: the effort whose budget is nearest from below.
+_EFFORT_BY_BUDGET = ((64000, "max"), (32768, "xhigh"), (16384, "high"), (4096, "medium"), (0, "low"))
+ANTHROPIC_EFFORTS = frozenset({"low", "medium", "high", "xhigh", "max"})
 
 
 def reasoning_effort_for_budget(budget_tokens: int) -> str:
-    if budget_tokens < 4096:
-        return "low"
-    if budget_tokens < 16384:
-        return "medium"
-    return "high"
+    return next(effort for lowest, effort in _EFFORT_BY_BUDGET if budget_tokens >= lowest)
 
 
 OPENAI_ID_PREFIX = "chatcmpl-"
@@ -109,6 +125,7 @@ def openai_error_from_anthropic(error: dict | None) -> dict:
             "message": error.get("message") or "upstream error",
             "type": "provider_error",
             "code": f"upstream_{status}",
+            "param": None,
         }
     }
 

@@ -70,3 +70,17 @@ def usage_to_anthropic(u: Usage) -> dict:
         "cache_read_input_tokens": u.cache_read_tokens,
         "cache_creation_input_tokens": u.cache_creation_tokens,
     }
+
+
+class AnthropicUsageCounter:
+    """Usage of an Anthropic-form stream: ``message_start`` gives the counters, each
+    ``message_delta`` repeats some of them cumulatively (output tokens; on some models input)."""
+
+    def __init__(self):
+        self._counters: dict = {}
+        self.usage = Usage()
+
+    def update(self, usage: dict | None) -> Usage:
+        self._counters.update({key: value for key, value in (usage or {}).items() if value is not None})
+        self.usage = usage_from_anthropic(self._counters)
+        return self.usage

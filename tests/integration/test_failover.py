@@ -99,12 +99,30 @@ def test_fallback_before_the_first_streamed_byte(cortex, mock):
     assert keys_used(mock) == ["sk-primary", "sk-secondary"]
 
 
-def test_a_client_error_is_not_retried_elsewhere(cortex, mock):
-    mock.script(CHAT_PATH, Fail(400, "messages[0] is invalid"))
+@pytest.mark.parametrize("status", [400, 404, 413, 422])
+def test_a_client_error_is_not_retried_elsewhere(cortex, mock, status):
+    mock.script(CHAT_PATH, Fail(status, "messages[0] is invalid"))
     with pytest.raises(openai.APIStatusError) as excinfo:
         ask(cortex, "pair")
-    assert excinfo.value.status_code == 502 and excinfo.value.body["code"] == "upstream_400"
+    assert excinfo.value.status_code == status and excinfo.value.body["code"] == f"upstream_{status}"
     assert keys_used(mock) == ["sk-primary"]
+    assert health_of(cortex, "primary")["consecutive_failures"] == 0, "the provider answered: no outage"
+
+
+def test_the_official_sdks_do_not_resend_a_rejected_request(cortex, mock):
+    """Both SDKs retry 5xx (twice by default); a rejection passed on as 502 was sent three times."""
+    mock.script(CHAT_PATH, Fail(400, "messages[0] is invalid"), Fail(400, "messages[0] is invalid"))
+    retrying_openai = openai.OpenAI(base_url=cortex.url + "/v1", api_key=ADMIN_KEY)  # max_retries: the default
+    with pytest.raises(openai.BadRequestError) as excinfo:
+        retrying_openai.chat.completions.create(model="pair", messages=MESSAGES)
+    assert excinfo.value.body["type"] == "invalid_request_error"
+    assert "messages[0] is invalid" in excinfo.value.body["message"]
+    assert mock.calls(CHAT_PATH) == 1
+    retrying_anthropic = anthropic.Anthropic(base_url=cortex.url + "/anthropic", api_key=ADMIN_KEY)
+    with pytest.raises(anthropic.BadRequestError) as excinfo:
+        retrying_anthropic.messages.create(model="pair", max_tokens=16, messages=MESSAGES)
+    assert excinfo.value.body["error"]["type"] == "invalid_request_error"
+    assert mock.calls(CHAT_PATH) == 2
 
 
 def test_when_every_candidate_fails_the_last_error_is_reported(cortex, mock):

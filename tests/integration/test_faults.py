@@ -122,6 +122,40 @@ def test_a_reply_of_the_wrong_shape_is_502_in_the_clients_envelope(cortex, mock)
     assert_nothing_lost(cortex, mock, "fault-wrong-shape", "upstream_bad_response")
 
 
+# --- the provider rejects the request: the client's error, not a gateway failure ----------------
+
+CLAUDE = "claude-3-5-sonnet-20241022"
+SURFACE_PATHS = {"openai": CHAT_PATH, "anthropic": "/anthropic/v1/messages"}
+UPSTREAM_PATHS = {"gpt-4o": CHAT_PATH, CLAUDE: "/v1/messages"}
+ANTHROPIC_TYPES = {400: "invalid_request_error", 404: "not_found_error", 413: "request_too_large",
+                   422: "invalid_request_error"}
+
+
+@pytest.mark.parametrize("status", [400, 404, 413, 422])
+@pytest.mark.parametrize("surface, model", [("openai", "gpt-4o"), ("openai", CLAUDE), ("anthropic", CLAUDE),
+                                            ("anthropic", "gpt-4o")],
+                         ids=["openai-same", "openai-translated", "anthropic-same", "anthropic-translated"])
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_a_request_the_provider_rejects_keeps_its_status(cortex, mock, status, surface, model, stream):
+    """Same status, `invalid_request_error` in the client's envelope, the provider's words kept,
+    and sent upstream once: a 502 would make the official SDKs send a doomed request again."""
+    mock.script(UPSTREAM_PATHS[model], Fail(status, f"the provider says no ({status})"))
+    request_id = f"rejected-{surface}-{model}-{status}-{stream}"
+    response = requests.post(cortex.url + SURFACE_PATHS[surface], timeout=30,
+                             headers={**ADMIN, "x-request-id": request_id},
+                             json={"model": model, "max_tokens": 16, "messages": HELLO, "stream": stream})
+    assert response.status_code == status
+    assert response.headers["Content-Type"] == "application/json", "an envelope, not a stream"
+    error = response.json()["error"]
+    assert f"the provider says no ({status})" in error["message"]
+    if surface == "openai":
+        assert (error["type"], error["code"], error["param"]) == ("invalid_request_error", f"upstream_{status}", None)
+    else:
+        assert response.json()["type"] == "error" and error["type"] == ANTHROPIC_TYPES[status]
+    assert mock.calls(UPSTREAM_PATHS[model]) == 1
+    assert_nothing_lost(cortex, mock, request_id, f"upstream_{status}")
+
+
 # --- upstream faults mid-stream: an error event in the client's format --------------------------
 
 @pytest.mark.parametrize("behaviour, code", [

@@ -92,7 +92,7 @@ def test_missing_key_is_401(cortex):
     assert response.status_code == 401
     assert response.json()["error"] == {
         "message": "Missing API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'",
-        "type": "authentication_error", "code": "invalid_api_key"}
+        "type": "authentication_error", "param": None, "code": "invalid_api_key"}
 
 
 def test_x_api_key_header_accepted(cortex):
@@ -151,20 +151,21 @@ def test_unknown_route_and_method_in_envelope(cortex):
     assert wrong_method.status_code == 405 and "error" in wrong_method.json()
 
 
-@pytest.mark.parametrize("behaviour, status, code", [
-    (Fail(500, "upstream exploded"), 502, "upstream_500"),
-    (Fail(400, "bad parameter"), 502, "upstream_400"),
-    (Fail(429, "slow down", headers={"Retry-After": "7"}), 429, "upstream_429"),
-    (Malformed(), 502, "upstream_bad_response"),
-    (ResetConnection(), 502, "upstream_connection_error"),
+@pytest.mark.parametrize("behaviour, status, error_type, code", [
+    (Fail(500, "upstream exploded"), 502, "provider_error", "upstream_500"),
+    (Fail(400, "bad parameter"), 400, "invalid_request_error", "upstream_400"),
+    (Fail(422, "unprocessable"), 422, "invalid_request_error", "upstream_422"),
+    (Fail(429, "slow down", headers={"Retry-After": "7"}), 429, "rate_limit_error", "upstream_429"),
+    (Malformed(), 502, "provider_error", "upstream_bad_response"),
+    (ResetConnection(), 502, "provider_error", "upstream_connection_error"),
 ])
-def test_upstream_errors_map_to_provider_error(cortex, mock, behaviour, status, code):
+def test_upstream_errors_map_to_status_and_type(cortex, mock, behaviour, status, error_type, code):
     mock.script("/v1/chat/completions", behaviour)
     response = requests.post(cortex.url + "/v1/chat/completions", headers={"Authorization": f"Bearer {ADMIN_KEY}"},
                              json={"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]})
     assert response.status_code == status
     error = response.json()["error"]
-    assert error["code"] == code
+    assert (error["type"], error["code"], error["param"]) == (error_type, code, None)
     assert "sk-mock-openai-secret-1" not in response.text
     if status == 429:
         assert response.headers["Retry-After"] == "7"

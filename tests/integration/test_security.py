@@ -150,9 +150,10 @@ def drive_traffic(server, mock, auth) -> list[requests.Response]:
     admin.post(server.url + "/oauth/claude-oauth/refresh", timeout=10)
     # Upstream errors whose messages quote Cortex's credentials, before and during a stream.
     leaky = f"Incorrect API key provided: {PROVIDER_KEYS[0]}"
-    mock.script("/v1/chat/completions", Fail(401, leaky), Fail(500, leaky))
-    admin.post(chat, json={"model": "gpt-4o", "messages": HELLO}, timeout=10)
-    admin.post(chat, json={"model": "gpt-4o", "messages": HELLO}, timeout=10)
+    # The 400 is passed on as the client's error, the provider's message kept: scrubbed all the same.
+    mock.script("/v1/chat/completions", Fail(401, leaky), Fail(500, leaky), Fail(400, leaky))
+    for _ in range(3):
+        admin.post(chat, json={"model": "gpt-4o", "messages": HELLO}, timeout=10)
     chunks = chat_completion_chunks({"messages": HELLO}, "gpt-4o")
     mock.script("/v1/chat/completions", Stream([chunks[0], {"error": {"message": leaky, "type": "server_error"}}]))
     admin.post(chat, json={"model": "gpt-4o", "messages": HELLO, "stream": True}, timeout=10)

@@ -189,15 +189,18 @@ def test_unknown_model_is_404(cortex):
     assert excinfo.value.body["code"] == "model_not_found"
 
 
-@pytest.mark.parametrize("behaviour, code", [(Fail(500, "transcriber down"), "upstream_500"),
-                                             (Fail(400, "audio could not be decoded"), "upstream_400")])
-def test_upstream_errors_are_502_server_error(cortex, mock, behaviour, code):
+@pytest.mark.parametrize("behaviour, status, error_type", [
+    (Fail(500, "transcriber down"), 502, "server_error"),
+    (Fail(400, "audio could not be decoded"), 400, "invalid_request_error"),  # the client's error, kept
+])
+def test_upstream_errors(cortex, mock, behaviour, status, error_type):
     mock.script(PATH, behaviour)
-    with pytest.raises(openai.InternalServerError) as excinfo:
+    with pytest.raises(openai.APIStatusError) as excinfo:
         cortex.openai().audio.transcriptions.create(model="whisper-1", file=AUDIO)
-    assert excinfo.value.status_code == 502
-    assert excinfo.value.body["type"] == "server_error" and excinfo.value.body["code"] == code
+    assert excinfo.value.status_code == status
+    assert excinfo.value.body["type"] == error_type and excinfo.value.body["code"] == f"upstream_{behaviour.status}"
     assert behaviour.message in excinfo.value.body["message"]
+    assert mock.calls(PATH) == 1
 
 
 def test_usage_records_audio_seconds(cortex):

@@ -160,11 +160,12 @@ def test_anthropic_passthrough_stream_and_headers(cortex, mock):
     assert sent.headers["anthropic-beta"] == "prompt-caching-2024-07-31"
 
 
-def test_anthropic_passthrough_keeps_unknown_fields(cortex, mock):
+def test_anthropic_passthrough_keeps_fields_cortex_does_not_read(cortex, mock):
+    edits = {"edits": [{"type": "clear_tool_uses_20250919"}]}
     cortex.anthropic().messages.create(model=CLAUDE, max_tokens=16, messages=[{"role": "user", "content": "x"}],
-                                       extra_body={"future_field": {"a": 1}, "top_k": 5})
+                                       extra_body={"context_management": edits, "inference_geo": "us", "top_k": 5})
     sent = mock.requests_to("/v1/messages")[-1].json
-    assert sent["future_field"] == {"a": 1} and sent["top_k"] == 5
+    assert sent["context_management"] == edits and sent["inference_geo"] == "us" and sent["top_k"] == 5
 
 
 def test_count_tokens_passed_through_to_anthropic(cortex, mock):
@@ -237,12 +238,21 @@ def test_mid_stream_failure_on_passthrough_is_never_a_clean_close(cortex, mock):
 
 # --- thinking / reasoning ----------------------------------------------------------------------
 
-def test_anthropic_thinking_maps_to_reasoning_effort(cortex, mock):
-    cortex.anthropic().messages.create(model="gpt-4o", max_tokens=20000,
+def test_anthropic_thinking_maps_to_reasoning_effort_on_a_reasoning_model(cortex, mock):
+    cortex.anthropic().messages.create(model="mockai:o4-mini", max_tokens=20000,
                                        thinking={"type": "enabled", "budget_tokens": 8192},
                                        messages=[{"role": "user", "content": "think"}])
     sent = mock.requests_to("/v1/chat/completions")[-1].json
-    assert sent["reasoning_effort"] == "medium"
+    assert sent["reasoning_effort"] == "medium" and sent["max_completion_tokens"] == 20000
+
+
+def test_thinking_is_dropped_and_named_for_a_model_that_does_not_reason(cortex, mock):
+    raw = cortex.anthropic().messages.with_raw_response.create(
+        model="gpt-4o", max_tokens=2000, thinking={"type": "adaptive"}, output_config={"effort": "high"},
+        messages=[{"role": "user", "content": "think"}])
+    sent = mock.requests_to("/v1/chat/completions")[-1].json
+    assert "reasoning_effort" not in sent and sent["max_tokens"] == 2000
+    assert raw.headers["x-cortex-dropped"] == "thinking"
 
 
 def test_reasoning_content_from_openai_provider_becomes_thinking_block(cortex, mock):
@@ -255,3 +265,22 @@ def test_reasoning_content_from_openai_provider_becomes_thinking_block(cortex, m
                                                  messages=[{"role": "user", "content": "answer"}])
     assert [block.type for block in message.content] == ["thinking", "text"]
     assert message.content[0].thinking == "six times seven" and message.content[1].text == "42"
+
+
+# --- what translation cannot carry is named ----------------------------------------------------
+
+def test_dropped_fields_are_named_in_a_header_and_the_log_line(cortex, mock):
+    raw = cortex.openai().chat.completions.with_raw_response.create(
+        model=CLAUDE, messages=[{"role": "user", "content": "hi"}], logit_bias={"50256": -100}, seed=7,
+        extra_headers={"x-request-id": "req-dropped-1"})
+    assert raw.headers["x-cortex-dropped"] == "logit_bias,seed"
+    sent = mock.requests_to("/v1/messages")[-1].json
+    assert "logit_bias" not in sent and "seed" not in sent
+    assert cortex.access_entry("req-dropped-1")["dropped"] == ["logit_bias", "seed"]
+
+
+def test_nothing_is_named_when_nothing_is_dropped(cortex, mock):
+    raw = cortex.openai().chat.completions.with_raw_response.create(
+        model=CLAUDE, messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}])
+    assert "x-cortex-dropped" not in raw.headers
+    assert raw.parse().choices[0].message.refusal is None

@@ -83,6 +83,49 @@ def test_usage_records_for_a_mix_of_calls(cortex, mock):
     assert streamed_row["ttft_ms"] is not None
 
 
+# USD per million tokens: input, output, cache read, cache write.
+CACHE_PRICES = {"claude-3-5-sonnet-20241022": (3, 15, 0.3, 3.75), "gpt-4o": (2.5, 10, 1.25, None)}
+CACHED_PREFIX = " ".join(["context"] * 50)
+
+
+def cache_priced_config(mock_url, db_path) -> dict:
+    config = base_config(mock_url, db_path)
+    for provider in config["providers"]:
+        for model in provider["models"]:
+            if model["id"] in CACHE_PRICES:
+                prices = dict(zip(("input_cost_per_mtok", "output_cost_per_mtok", "cache_read_cost_per_mtok",
+                                   "cache_write_cost_per_mtok"), CACHE_PRICES[model["id"]]))
+                model.update({name: price for name, price in prices.items() if price is not None})
+    return config
+
+
+def test_cached_input_is_priced_as_configured(start_cortex):
+    """Cache reads and writes at their own prices (writes at the input price when unset), the
+    rest of the input at the input price; both wire formats report the split their own way."""
+    server = start_cortex(cache_priced_config, workers=1)
+    turns = [[{"role": "user", "content": CACHED_PREFIX}],
+             [{"role": "user", "content": CACHED_PREFIX}, {"role": "assistant", "content": "noted"},
+              {"role": "user", "content": "and now?"}]]
+    for index, messages in enumerate(turns):
+        server.anthropic().messages.create(
+            model="claude-3-5-sonnet-20241022", max_tokens=16, messages=messages, extra_headers={
+                "x-request-id": f"cache-price-anthropic-{index}"},
+            system=[{"type": "text", "text": "be brief", "cache_control": {"type": "ephemeral"}}])
+        server.openai().chat.completions.create(model="gpt-4o", messages=messages, prompt_cache_key="conversation-1",
+                                                extra_headers={"x-request-id": f"cache-price-openai-{index}"})
+    rows = [server.usage_row(f"cache-price-{flavour}-{index}") for flavour in ("anthropic", "openai")
+            for index in range(2)]
+    assert rows[0]["cache_creation_tokens"] > 0 and rows[1]["cache_read_tokens"] > 0
+    assert rows[3]["cache_read_tokens"] > 0
+    for row in rows:
+        input_price, output_price, read_price, write_price = CACHE_PRICES[row["model"]]
+        cached = row["cache_read_tokens"] + row["cache_creation_tokens"]
+        expected = ((row["input_tokens"] - cached) * input_price + row["cache_read_tokens"] * read_price
+                    + row["cache_creation_tokens"] * (write_price or input_price)
+                    + row["output_tokens"] * output_price) / 1e6
+        assert row["cost_usd"] == pytest.approx(expected), row
+
+
 def test_client_disconnect_mid_stream_is_recorded_and_closes_upstream(cortex, mock):
     mock.script("/v1/chat/completions", slow_stream(words=40, delay=0.1))
     response = requests.post(cortex.url + "/v1/chat/completions", json={**CHAT, "stream": True}, stream=True,

@@ -53,7 +53,7 @@ def test_request_ids_are_unique_and_time_ordered_also_across_a_fork():
 CASES = [
     [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yes"}],
     [], None, "text", {"role": "user"}, 3,
-    [None], [1, "x", [], {}], [{"role": "robot", "content": "x"}], [{"role": "user"}],
+    [None], [1, "x", [], {}], [{"role": "robot", "content": "x"}], [{"role": "user"}], [{"role": 7, "content": "x"}],
     [{"role": "user", "content": "ok"}, None, {"content": "no role"}, {"role": "system", "content": "x"}],
 ]
 
@@ -61,9 +61,8 @@ CASES = [
 @pytest.mark.parametrize("content_required", [False, True])
 @pytest.mark.parametrize("messages", CASES)
 def test_messages_field_answers_as_a_list_of_message_fields(messages, content_required):
-    roles = ("system", "user", "assistant")
-    listed = fields.List(Message(roles, content_required), required=True, validate=validate.Length(min=1))
-    inline = Messages(roles, content_required, required=True)
+    listed = fields.List(Message(content_required), required=True, validate=validate.Length(min=1))
+    inline = Messages(content_required, required=True)
 
     def outcome(field):
         try:

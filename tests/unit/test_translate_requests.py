@@ -4,7 +4,15 @@ import json
 
 import pytest
 
-from app.translate import anthropic_request_to_openai, openai_request_to_anthropic
+from app.translate import Target, target_for, translate_request
+
+
+def openai_request_to_anthropic(body):
+    return translate_request(body, "openai", "anthropic", target_for("anthropic", body["model"]))[0]
+
+
+def anthropic_request_to_openai(body):
+    return translate_request(body, "anthropic", "openai", target_for("openai", body["model"]))[0]
 
 PNG_B64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 PDF_B64 = "JVBERi0xLjQKJcfsj6IKNSAwIG9iago8PC9MZW5ndGggNiAwIFI+PgpzdHJlYW0K"
@@ -33,7 +41,7 @@ OPENAI_TO_ANTHROPIC_CASES = [
         {"model": "m", "system": "Be terse.", "messages": [user("Hi")], "max_tokens": 4096},
     ),
     (
-        "system and developer messages are lifted into system blocks, wherever they stand",
+        "leading system and developer messages become system blocks; a later one keeps its place",
         {
             "model": "m",
             "messages": [
@@ -48,9 +56,8 @@ OPENAI_TO_ANTHROPIC_CASES = [
             "system": [
                 {"type": "text", "text": "Be terse."},
                 {"type": "text", "text": "Answer in French."},
-                {"type": "text", "text": "Never mention the weather."},
             ],
-            "messages": [user("Hi")],
+            "messages": [user("Hi"), {"role": "system", "content": "Never mention the weather."}],
             "max_tokens": 4096,
         },
     ),
@@ -179,7 +186,7 @@ OPENAI_TO_ANTHROPIC_CASES = [
         {"model": "m", "messages": [user([{"type": "text", "text": "One."}, {"type": "text", "text": "Two."}])], "max_tokens": 4096},
     ),
     (
-        "sampling parameters, stop string, user, stream; OpenAI-only parameters dropped",
+        "sampling parameters, stop string, user, stream; OpenAI-only parameters dropped; json_object as a tool",
         {
             "model": "m",
             "messages": [user("Hi")],
@@ -208,6 +215,10 @@ OPENAI_TO_ANTHROPIC_CASES = [
             "stop_sequences": ["\n\nHuman:"],
             "metadata": {"user_id": "user-42"},
             "stream": True,
+            "tools": [{"name": "cortex_structured_output",
+                       "description": "Answer by calling this tool: its input is the answer, in the required format.",
+                       "input_schema": {"type": "object"}}],
+            "tool_choice": {"type": "tool", "name": "cortex_structured_output"},
         },
     ),
     (
@@ -272,9 +283,10 @@ def test_tool_choice_to_anthropic(name, tool_choice, parallel, expected):
 
 def test_tool_choice_is_left_out_without_tools():
     body = {"model": "m", "messages": [user("x")], "tool_choice": "required", "parallel_tool_calls": False,
-            "tools": [{"type": "custom", "custom": {"name": "grammar"}}]}
-    result = openai_request_to_anthropic(body)
+            "tools": [{"type": "web_search_preview"}]}
+    result, dropped = translate_request(body, "openai", "anthropic", target_for("anthropic", "m"))
     assert "tools" not in result and "tool_choice" not in result
+    assert dropped == ["tools[].type=web_search_preview"]
 
 
 REASONING_CASES = [
@@ -285,7 +297,7 @@ REASONING_CASES = [
     ("high, roomy limit", {"reasoning_effort": "high", "max_completion_tokens": 32000}, 32000, {"type": "enabled", "budget_tokens": 24576}),
     ("high, small limit: budget shrinks below it", {"reasoning_effort": "high", "max_tokens": 5000}, 5000, {"type": "enabled", "budget_tokens": 4999}),
     ("limit too small for the 1024 minimum: no thinking", {"reasoning_effort": "low", "max_tokens": 800}, 800, None),
-    ("none disables thinking", {"reasoning_effort": "none"}, 4096, None),
+    ("none disables thinking", {"reasoning_effort": "none"}, 4096, {"type": "disabled"}),
     ("minimal uses the floor", {"reasoning_effort": "minimal"}, 4096 + 1024, {"type": "enabled", "budget_tokens": 1024}),
 ]
 
@@ -298,7 +310,8 @@ def test_reasoning_effort_to_thinking(name, extra, max_tokens, thinking):
 
 
 def test_default_max_tokens_is_configurable():
-    assert openai_request_to_anthropic({"model": "m", "messages": [user("x")]}, default_max_tokens=1000)["max_tokens"] == 1000
+    body = {"model": "m", "messages": [user("x")]}
+    assert translate_request(body, "openai", "anthropic", Target("m", default_max_tokens=1000))[0]["max_tokens"] == 1000
 
 
 def test_openai_request_is_not_mutated():
@@ -449,7 +462,7 @@ ANTHROPIC_TO_OPENAI_CASES = [
         },
     ),
     (
-        "parameters: stop_sequences, metadata, stream adds include_usage, top_k dropped",
+        "parameters: stop_sequences, metadata, stream, top_k dropped",
         {
             "model": "m",
             "max_tokens": 256,
@@ -470,14 +483,14 @@ ANTHROPIC_TO_OPENAI_CASES = [
             "top_p": 0.8,
             "stop": ["END"],
             "stream": True,
-            "stream_options": {"include_usage": True},
             "user": "user-42",
         },
     ),
     (
         "thinking becomes reasoning_effort and the limit max_completion_tokens",
-        {"model": "m", "max_tokens": 16000, "thinking": {"type": "enabled", "budget_tokens": 10000}, "messages": [user("Hi")]},
-        {"model": "m", "messages": [user("Hi")], "reasoning_effort": "medium", "max_completion_tokens": 16000},
+        {"model": "o3", "max_tokens": 16000, "thinking": {"type": "enabled", "budget_tokens": 10000},
+         "messages": [user("Hi")]},
+        {"model": "o3", "messages": [user("Hi")], "reasoning_effort": "medium", "max_completion_tokens": 16000},
     ),
 ]
 
@@ -504,9 +517,11 @@ def test_tool_choice_to_openai(anthropic_choice, openai_choice):
     assert "parallel_tool_calls" not in result
 
 
-@pytest.mark.parametrize(("budget", "effort"), [(1024, "low"), (4095, "low"), (4096, "medium"), (8192, "medium"), (16384, "high"), (24576, "high")])
+@pytest.mark.parametrize(("budget", "effort"), [(1024, "low"), (4095, "low"), (4096, "medium"), (8192, "medium"),
+                                              (16384, "high"), (24576, "high"), (32768, "xhigh"), (64000, "max")])
 def test_thinking_budget_to_effort(budget, effort):
-    body = {"model": "m", "max_tokens": 32000, "thinking": {"type": "enabled", "budget_tokens": budget}, "messages": [user("x")]}
+    body = {"model": "o3", "max_tokens": 99000, "thinking": {"type": "enabled", "budget_tokens": budget},
+            "messages": [user("x")]}
     assert anthropic_request_to_openai(body)["reasoning_effort"] == effort
 
 

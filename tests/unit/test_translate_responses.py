@@ -5,17 +5,17 @@ import time
 
 import pytest
 
-from app.translate import (
-    ANTHROPIC_TO_OPENAI_FINISH,
-    OPENAI_TO_ANTHROPIC_STOP,
-    Usage,
-    anthropic_response_to_openai,
-    openai_response_to_anthropic,
-    usage_from_anthropic,
-    usage_from_openai,
-    usage_to_anthropic,
-    usage_to_openai,
-)
+from app.translate import Usage, translate_response, usage_from_anthropic, usage_from_openai
+from app.translate.mappings import ANTHROPIC_TO_OPENAI_FINISH, OPENAI_TO_ANTHROPIC_STOP
+from app.translate.usage import usage_to_anthropic, usage_to_openai
+
+
+def anthropic_response_to_openai(resp, *, model):
+    return translate_response(resp, "anthropic", "openai", model)
+
+
+def openai_response_to_anthropic(resp, *, model):
+    return translate_response(resp, "openai", "anthropic", model)
 
 # --- usage ---------------------------------------------------------------------------------
 
@@ -109,7 +109,8 @@ ANTHROPIC_RESPONSE_CASES = [
         },
         {
             "id": "chatcmpl-01XFDUDYJgAACzvnptvVoYEL",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "The capital of France is Paris."},
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "The capital of France is Paris.",
+                                                     "refusal": None},
                          "logprobs": None, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 15, "completion_tokens": 8, "total_tokens": 23, "prompt_tokens_details": {"cached_tokens": 0}},
         },
@@ -136,7 +137,14 @@ ANTHROPIC_RESPONSE_CASES = [
                 "message": {
                     "role": "assistant",
                     "content": "Checking both.",
+                    "refusal": None,
                     "reasoning_content": "User wants two cities.",
+                    "reasoning_details": [  # signed, for the next turn (OpenRouter's form)
+                        {"type": "reasoning.text", "text": "User wants two cities.", "signature": "EqQBCgIYAhIM",
+                         "format": "anthropic-claude-v1", "index": 0},
+                        {"type": "reasoning.encrypted", "data": "EmwKAhgBEgy3va3pzix", "format": "anthropic-claude-v1",
+                         "index": 1},
+                    ],
                     "tool_calls": [
                         {"id": "toolu_01", "type": "function", "function": {"name": "get_weather", "arguments": '{"location":"Paris"}'}},
                         {"id": "toolu_02", "type": "function", "function": {"name": "get_weather", "arguments": '{"location":"Rome","unit":"c"}'}},
@@ -157,7 +165,7 @@ ANTHROPIC_RESPONSE_CASES = [
         },
         {
             "id": "chatcmpl-03",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": None, "tool_calls": [
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": None, "refusal": None, "tool_calls": [
                 {"id": "toolu_9", "type": "function", "function": {"name": "list_files", "arguments": "{}"}}]},
                 "logprobs": None, "finish_reason": "tool_calls"}],
             "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15, "prompt_tokens_details": {"cached_tokens": 0}},

@@ -4,7 +4,28 @@ import json
 
 import pytest
 
-from app.translate import AnthropicStreamToOpenAI, OpenAIStreamToAnthropic, Usage
+from app.translate import Usage, stream_translation
+
+
+def AnthropicStreamToOpenAI(*, model, include_usage):
+    return stream_translation("anthropic", "openai", model=model, include_usage=include_usage)
+
+
+class OpenAIStreamToAnthropic:
+    """The OpenAI-provider -> Anthropic-client translation, giving (event name, data) pairs as framed."""
+
+    def __init__(self, *, model):
+        self._translation = stream_translation("openai", "anthropic", model=model, include_usage=True)
+
+    @property
+    def usage(self):
+        return self._translation.usage
+
+    def feed(self, chunk):
+        return [(event["type"], event) for event in self._translation.feed(chunk)]
+
+    def finish(self):
+        return [(event["type"], event) for event in self._translation.finish()]
 
 # --- recorded Anthropic streams (event data as sent after `data:`) ----------------------------
 
@@ -72,6 +93,13 @@ def summarize_openai(chunk: dict) -> tuple:
         parts.append(("content", delta["content"]))
     if "reasoning_content" in delta:
         parts.append(("reasoning", delta["reasoning_content"]))
+    for detail in delta.get("reasoning_details", []):
+        if detail.get("signature"):
+            parts.append(("signature", detail["index"], detail["signature"]))
+        elif detail["type"] == "reasoning.encrypted":
+            parts.append(("redacted", detail["index"], detail["data"]))
+        else:  # a piece of the thinking text, also sent as reasoning_content
+            assert detail["text"] == delta["reasoning_content"]
     for call in delta.get("tool_calls", []):
         if "id" in call:
             assert call["type"] == "function" and call["function"]["arguments"] == ""
@@ -124,6 +152,7 @@ def test_anthropic_thinking_and_parallel_tool_calls():
         (("role", "assistant"), ("content", "")),
         (("reasoning", "Two cities, "),),
         (("reasoning", "two calls."),),
+        (("signature", 0, "EqQBCgIYAhIM1gbcDa9GJwZA2b3h"),),
         (("content", "Okay, let's check both."),),
         (("tool_call", 0, "toolu_01T1x1fJ34qAmk2tNTrN7Up6", "get_weather"),),
         (("arguments", 0, "{\"location\":"),),
@@ -167,7 +196,8 @@ def test_anthropic_error_event_becomes_openai_error_object():
     translator = AnthropicStreamToOpenAI(model="gpt-4o", include_usage=False)
     events = ANTHROPIC_TEXT_STREAM[:4] + [{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}]
     chunks = [chunk for event in events for chunk in translator.feed(event)]
-    assert chunks[-1] == {"error": {"message": "Overloaded", "type": "provider_error", "code": "upstream_529"}}
+    assert chunks[-1] == {"error": {"message": "Overloaded", "type": "provider_error", "code": "upstream_529",
+                                   "param": None}}
 
 
 def test_anthropic_unknown_events_and_server_tool_blocks_produce_nothing():

@@ -1,31 +1,30 @@
-"""Streaming translators: one upstream event in, zero or more client events out.
+"""Streams: ``chat.completion.chunk`` dicts <-> hub events (Anthropic's SSE event data dicts).
 
-``AnthropicStreamToOpenAI`` turns Anthropic SSE event data into ``chat.completion.chunk``
-dicts; ``OpenAIStreamToAnthropic`` turns chunk dicts into ``(event_name, data)`` pairs.
-Both keep only the state the target format needs and expose the usage seen so far as
-``usage``. Framing (``event:``/``data:`` lines, ``[DONE]``) belongs to the caller.
-
-Anthropic -> OpenAI
+Hub -> Chat Completions (``StreamFromHub``)
     The first chunk carries ``delta.role``. Tool calls are numbered 0, 1, 2... across the
-    message (OpenAI counts tool calls, Anthropic counts all content blocks). Thinking goes
-    out as ``delta.reasoning_content``; ``signature_delta``, ``citations_delta``, ``ping``,
-    ``content_block_stop`` and server tool blocks produce nothing. With
-    ``include_usage`` every chunk has ``"usage": null`` and one final chunk with
-    ``choices: []`` carries the usage, sent at ``message_stop`` or else from ``finish()``.
+    message (OpenAI counts tool calls, Anthropic counts all content blocks), so every
+    streamed call is converted, not only the first. Thinking goes out as
+    ``delta.reasoning_content`` and as ``delta.reasoning_details`` pieces with the block's
+    index; the block's signature follows as a last piece, a ``redacted_thinking`` block as
+    one ``reasoning.encrypted`` piece (see ``reasoning``). ``citations_delta``, ``ping``,
+    ``content_block_stop`` and server tool blocks produce nothing. With ``include_usage``
+    every chunk has ``"usage": null`` and one final chunk with ``choices: []`` carries the
+    usage, sent at ``message_stop`` or else from ``finish()``.
 
-OpenAI -> Anthropic
-    ``message_start`` goes out with the first chunk; its usage is zero because OpenAI
-    reports usage only at the end. Reasoning, text and each tool call get their own
-    content block, opened when their first fragment arrives and closed when another kind
-    starts. ``finish_reason`` is held back until ``finish()`` because the usage chunk
+Chat Completions -> hub (``StreamToHub``)
+    ``message_start`` goes out with the first chunk, its usage zero (OpenAI reports usage
+    only at the end; the final ``message_delta`` carries it all, cache reads included).
+    Reasoning (``reasoning_content`` or ``reasoning``), text (or ``refusal``) and each tool
+    call get their own content block, opened with ``content_block_start`` before their
+    first delta and closed when another kind starts, so blocks never overlap.
+    ``finish_reason`` is held back until ``finish()`` because the usage chunk
     (``choices: []``) follows it. Only choice 0 is read. A fragment for a tool call whose
     block was already closed (providers do not interleave calls in practice) is sent as a
     late delta on that call's block index rather than lost.
 """
-
 import time
 
-from .mappings import (
+from ..mappings import (
     anthropic_error_from_openai,
     anthropic_message_id,
     anthropic_stop_reason,
@@ -34,20 +33,20 @@ from .mappings import (
     openai_error_from_anthropic,
     openai_finish_reason,
 )
-from .usage import Usage, usage_from_anthropic, usage_from_openai, usage_to_anthropic, usage_to_openai
+from ..usage import AnthropicUsageCounter, Usage, usage_from_openai, usage_to_anthropic, usage_to_openai
+from .reasoning import DETAILS_FORMAT, reasoning_detail
 
 
-class AnthropicStreamToOpenAI:
+class StreamFromHub:
     def __init__(self, *, model: str, include_usage: bool):
         self.model = model
         self.include_usage = include_usage
-        self.usage = Usage()
-        self._anthropic_usage: dict = {}  # raw counters; message_delta updates them cumulatively
+        self._usage = AnthropicUsageCounter()
         self._id = openai_completion_id(None)
         self._created = int(time.time())
         self._role_sent = False
         self._usage_sent = False
-        self._tool_call_index: dict[int, int] = {}  # Anthropic block index -> OpenAI tool call index
+        self._tool_call_index: dict[int, int] = {}  # hub block index -> OpenAI tool call index
         self._handlers = {
             "message_start": self._on_message_start,
             "content_block_start": self._on_content_block_start,
@@ -84,7 +83,9 @@ class AnthropicStreamToOpenAI:
         if kind == "text" and block.get("text"):
             return [self._chunk({"content": block["text"]})]
         if kind == "thinking" and block.get("thinking"):
-            return [self._chunk({"reasoning_content": block["thinking"]})]
+            return [self._reasoning_chunk(event.get("index"), block["thinking"])]
+        if kind == "redacted_thinking":
+            return [self._chunk({"reasoning_details": [reasoning_detail(block, event.get("index"))]})]
         return []
 
     def _on_content_block_delta(self, event: dict) -> list[dict]:
@@ -93,7 +94,11 @@ class AnthropicStreamToOpenAI:
         if kind == "text_delta":
             return [self._chunk({"content": delta.get("text", "")})]
         if kind == "thinking_delta":
-            return [self._chunk({"reasoning_content": delta.get("thinking", "")})]
+            return [self._reasoning_chunk(event.get("index"), delta.get("thinking", ""))]
+        if kind == "signature_delta":
+            detail = {"type": "reasoning.text", "text": "", "signature": delta.get("signature"),
+                      "format": DETAILS_FORMAT, "index": event.get("index")}
+            return [self._chunk({"reasoning_details": [detail]})]
         tool_index = self._tool_call_index.get(event.get("index"))
         if kind == "input_json_delta" and tool_index is not None and delta.get("partial_json"):
             fragment = {"index": tool_index, "function": {"arguments": delta["partial_json"]}}
@@ -115,9 +120,12 @@ class AnthropicStreamToOpenAI:
 
     # --- helpers -------------------------------------------------------------------
 
+    @property
+    def usage(self) -> Usage:
+        return self._usage.usage
+
     def _update_usage(self, usage: dict | None) -> None:
-        self._anthropic_usage.update({key: value for key, value in (usage or {}).items() if value is not None})
-        self.usage = usage_from_anthropic(self._anthropic_usage)
+        self._usage.update(usage)
 
     def _envelope(self, choices: list[dict]) -> dict:
         return {"id": self._id, "object": "chat.completion.chunk", "created": self._created,
@@ -132,6 +140,10 @@ class AnthropicStreamToOpenAI:
             chunk["usage"] = None
         return chunk
 
+    def _reasoning_chunk(self, index: int, text: str) -> dict:
+        detail = {"type": "reasoning.text", "text": text, "format": DETAILS_FORMAT, "index": index}
+        return self._chunk({"reasoning_content": text, "reasoning_details": [detail]})
+
     def _usage_chunk(self) -> list[dict]:
         if not self.include_usage or self._usage_sent:
             return []
@@ -144,11 +156,13 @@ _TEXT_BLOCKS = {
     "thinking": ({"type": "thinking", "thinking": "", "signature": ""}, "thinking_delta", "thinking"),
     "text": ({"type": "text", "text": ""}, "text_delta", "text"),
 }
+# Delta fields read as each block kind, in the order they are opened within one delta.
+_DELTA_FIELDS = (("thinking", "reasoning_content"), ("thinking", "reasoning"), ("text", "content"),
+                 ("text", "refusal"))
 
 
-class OpenAIStreamToAnthropic:
-    def __init__(self, *, model: str):
-        self.model = model
+class StreamToHub:
+    def __init__(self):
         self.usage = Usage()
         self._started = False
         self._open_block: tuple | None = None  # ("text",) / ("thinking",) / ("tool_use", openai index)
@@ -156,11 +170,12 @@ class OpenAIStreamToAnthropic:
         self._next_block_index = 0
         self._tool_block_index: dict[int, int] = {}  # OpenAI tool call index -> block index
         self._finish_reason: str | None = None
+        self._refused = False
 
-    def feed(self, chunk: dict) -> list[tuple[str, dict]]:
+    def feed(self, chunk: dict) -> list[dict]:
         if chunk.get("error"):
-            return [("error", anthropic_error_from_openai(chunk["error"]))]
-        events = [] if self._started else self._message_start(chunk.get("id"))
+            return [anthropic_error_from_openai(chunk["error"])]
+        events = [] if self._started else self._message_start(chunk)
         if chunk.get("usage"):
             self.usage = usage_from_openai(chunk["usage"])
         choices = chunk.get("choices") or []
@@ -168,36 +183,36 @@ class OpenAIStreamToAnthropic:
             return events
         choice = choices[0]
         delta = choice.get("delta") or {}
-        # Within one delta, reasoning precedes the answer text, which precedes tool calls.
-        for kind, field in (("thinking", "reasoning_content"), ("text", "content")):
-            if delta.get(field):
+        for kind, field in _DELTA_FIELDS:
+            if delta.get(field) and isinstance(delta[field], str):
                 events += self._text_fragment(kind, delta[field])
+        self._refused = self._refused or bool(delta.get("refusal"))
         for position, call in enumerate(delta.get("tool_calls") or []):
             events += self._tool_call_fragment(call.get("index", position), call)
         if choice.get("finish_reason"):
             self._finish_reason = choice["finish_reason"]
         return events
 
-    def finish(self) -> list[tuple[str, dict]]:
-        events = [] if self._started else self._message_start(None)
+    def finish(self) -> list[dict]:
+        events = [] if self._started else self._message_start({})
         events += self._close_open_block()
-        stop_reason = anthropic_stop_reason(self._finish_reason, has_tool_calls=bool(self._tool_block_index))
-        events.append(("message_delta", {"type": "message_delta",
-                                         "delta": {"stop_reason": stop_reason, "stop_sequence": None},
-                                         "usage": usage_to_anthropic(self.usage)}))
-        events.append(("message_stop", {"type": "message_stop"}))
+        finish_reason = "content_filter" if self._refused else self._finish_reason
+        stop_reason = anthropic_stop_reason(finish_reason, has_tool_calls=bool(self._tool_block_index))
+        events.append({"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": None},
+                       "usage": usage_to_anthropic(self.usage)})
+        events.append({"type": "message_stop"})
         return events
 
     # --- helpers -------------------------------------------------------------------
 
-    def _message_start(self, openai_id: str | None) -> list[tuple[str, dict]]:
+    def _message_start(self, chunk: dict) -> list[dict]:
         self._started = True
-        message = {"id": anthropic_message_id(openai_id), "type": "message", "role": "assistant",
-                   "content": [], "model": self.model, "stop_reason": None, "stop_sequence": None,
+        message = {"id": anthropic_message_id(chunk.get("id")), "type": "message", "role": "assistant",
+                   "content": [], "model": chunk.get("model"), "stop_reason": None, "stop_sequence": None,
                    "usage": {"input_tokens": 0, "output_tokens": 0}}
-        return [("message_start", {"type": "message_start", "message": message})]
+        return [{"type": "message_start", "message": message}]
 
-    def _text_fragment(self, kind: str, text: str) -> list[tuple[str, dict]]:
+    def _text_fragment(self, kind: str, text: str) -> list[dict]:
         content_block, delta_type, field = _TEXT_BLOCKS[kind]
         events = []
         if self._open_block != (kind,):
@@ -205,7 +220,7 @@ class OpenAIStreamToAnthropic:
         events.append(self._delta(self._open_block_index, {"type": delta_type, field: text}))
         return events
 
-    def _tool_call_fragment(self, openai_index: int, call: dict) -> list[tuple[str, dict]]:
+    def _tool_call_fragment(self, openai_index: int, call: dict) -> list[dict]:
         events = []
         if openai_index not in self._tool_block_index:
             function = call.get("function") or {}
@@ -219,20 +234,19 @@ class OpenAIStreamToAnthropic:
             events.append(self._delta(self._tool_block_index[openai_index], partial))
         return events
 
-    def _open(self, *, key: tuple, content_block: dict) -> list[tuple[str, dict]]:
+    def _open(self, *, key: tuple, content_block: dict) -> list[dict]:
         events = self._close_open_block()
         self._open_block, self._open_block_index = key, self._next_block_index
         self._next_block_index += 1
-        events.append(("content_block_start", {"type": "content_block_start", "index": self._open_block_index,
-                                               "content_block": content_block}))
+        events.append({"type": "content_block_start", "index": self._open_block_index, "content_block": content_block})
         return events
 
-    def _close_open_block(self) -> list[tuple[str, dict]]:
+    def _close_open_block(self) -> list[dict]:
         if self._open_block is None:
             return []
         self._open_block = None
-        return [("content_block_stop", {"type": "content_block_stop", "index": self._open_block_index})]
+        return [{"type": "content_block_stop", "index": self._open_block_index}]
 
     @staticmethod
-    def _delta(index: int, delta: dict) -> tuple[str, dict]:
-        return ("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
+    def _delta(index: int, delta: dict) -> dict:
+        return {"type": "content_block_delta", "index": index, "delta": delta}
