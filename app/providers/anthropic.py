@@ -27,6 +27,8 @@ class AnthropicAdapter(ProviderAdapter):
 
     def request_headers(self, call: UpstreamCall, credential: Credential) -> dict:
         headers = super().request_headers(call, credential)
-        if credential.oauth:  # Authorization: Bearer instead of x-api-key, plus the beta flag
-            headers["anthropic-beta"] = ",".join(filter(None, (headers.get("anthropic-beta"), OAUTH_BETA)))
+        if credential.oauth:  # Authorization: Bearer instead of x-api-key, plus the beta flag (once)
+            sent = headers.get("anthropic-beta")
+            if OAUTH_BETA not in (beta.strip() for beta in (sent or "").split(",")):
+                headers["anthropic-beta"] = ",".join(filter(None, (sent, OAUTH_BETA)))
         return headers

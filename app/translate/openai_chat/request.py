@@ -16,7 +16,7 @@ Chat Completions -> hub
       becomes ``output_config.format`` (``json_object`` kept as a hub-only type that the
       Anthropic side turns into a forced tool), ``user`` becomes ``metadata.user_id``,
       ``parallel_tool_calls: false`` becomes ``disable_parallel_tool_use``, ``cache_control``
-      on content parts (the LiteLLM/OpenRouter extension) is kept.
+      on content parts, messages and tools (the LiteLLM/OpenRouter extension) is kept.
     * ``seed``, ``presence_penalty``, ``frequency_penalty``, ``n``, ``logprobs`` and
       ``top_logprobs`` are kept as hub extensions: a target that has them takes them, the
       Anthropic side drops and names them.
@@ -115,20 +115,27 @@ def _assistant_blocks(message: dict, dropped: list) -> list[dict]:
     return blocks
 
 
+def _content_blocks(message: dict) -> list[dict]:
+    """A message's content as blocks; a message-level ``cache_control`` (LiteLLM's extension) marks the last."""
+    blocks = anthropic_blocks_from_openai_content(message.get("content"))
+    if blocks and message.get("cache_control"):
+        blocks[-1] = {**blocks[-1], "cache_control": message["cache_control"]}
+    return blocks
+
+
 def _hub_turn(message: dict, dropped: list) -> tuple[str, list[dict]] | None:
     """One Chat Completions message as (hub role, blocks); None for roles with no turn."""
     role = message.get("role")
     if message.get("name") and role != "tool":
         dropped.append("messages[].name")
     if role == "user":
-        return "user", anthropic_blocks_from_openai_content(message.get("content"))
+        return "user", _content_blocks(message)
     if role == "assistant":
         return "assistant", _assistant_blocks(message, dropped)
     if role == "tool":
         return "user", [_tool_result_block(message)]
     if role in ("system", "developer"):
-        blocks = anthropic_blocks_from_openai_content(message.get("content"))
-        return "system", [block for block in blocks if block["type"] == "text"]  # system is text-only
+        return "system", [block for block in _content_blocks(message) if block["type"] == "text"]  # text-only
     dropped.append(f"messages[].role={role}")
     return None
 
@@ -168,6 +175,7 @@ def _hub_tools(tools: list[dict] | None, dropped: list) -> list[dict]:
         else:
             dropped.append(f"tools[].type={kind}")
             continue
+        _set_if_present(definition, "cache_control", tool.get("cache_control"))
         converted.append(definition)
     return converted
 
