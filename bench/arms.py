@@ -5,7 +5,9 @@
 - litellm: the LiteLLM proxy, 1 worker, no database, in its own venv (bench/.venv-litellm).
 
 A gateway arm differs from another only in its command, its config file and where it
-serves each surface; starting, stopping and measuring are shared.
+serves each surface; starting, stopping and measuring are shared. Each gets one provider per
+mock model, of the model's format (`type: openai` or `type: anthropic` in Cortex, `openai/…`
+or `anthropic/…` in LiteLLM), so a request of either surface can reach an upstream of either format.
 """
 import subprocess
 import sys
@@ -14,7 +16,9 @@ from pathlib import Path
 import yaml
 
 import wire
+from load import Request
 from processes import Pinning, Service, Usage, free_port, usage
+from upstream import Upstream
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -29,11 +33,11 @@ class Arm:
     name = ""
     paths: dict[str, str] = {}  # surface name → path the arm serves it at
 
-    def __init__(self, models: dict[str, str]):
-        self.models = models  # model → upstream OpenAI base URL
+    def __init__(self, models: dict[str, Upstream]):
+        self.models = models
 
-    def url(self, surface: wire.Surface, model: str) -> str | None:
-        """Where a client of `surface` sends a request for `model`; None if this arm has no such surface."""
+    def url(self, request: Request) -> str | None:
+        """Where a client sends `request`; None if this arm cannot serve it."""
         raise NotImplementedError
 
     def start(self, workdir: Path, pinning: Pinning) -> None:
@@ -48,10 +52,13 @@ class Arm:
 
 
 class DirectArm(Arm):
+    """Only a client of the upstream's own format can call it: the baseline of both surfaces on
+    that upstream."""
+
     name = "direct"
 
-    def url(self, surface, model):
-        return self.models[model] + "/chat/completions" if surface is wire.OPENAI else None
+    def url(self, request):
+        return self.models[request.model].chat_url if not request.translated else None
 
 
 class GatewayArm(Arm):
@@ -63,8 +70,8 @@ class GatewayArm(Arm):
         self.port = free_port()
         self.service: Service | None = None
 
-    def url(self, surface, model):
-        return f"http://127.0.0.1:{self.port}{self.paths[surface.name]}"
+    def url(self, request):
+        return f"http://127.0.0.1:{self.port}{self.paths[request.surface.name]}"
 
     def command(self, config: Path) -> list[str]:
         raise NotImplementedError
@@ -100,9 +107,9 @@ class CortexArm(GatewayArm):
             "storage": {"database_url": f"sqlite:///{workdir / 'cortex-bench.db'}"},
             "api_keys": [{"name": "bench", "key": wire.API_KEY, "permissions": ["inference"]}],  # no rate limit
             "providers": [
-                {"name": f"bench-{model}", "type": "openai", "base_url": base_url, "api_keys": [UPSTREAM_KEY],
-                 "timeout_secs": 60, "models": [{"id": model}]}
-                for model, base_url in self.models.items()
+                {"name": f"bench-{model}", "type": upstream.format.name, "base_url": upstream.base_url,
+                 "api_keys": [UPSTREAM_KEY], "timeout_secs": 60, "models": [{"id": model}]}
+                for model, upstream in self.models.items()
             ],
         }
 
@@ -124,8 +131,9 @@ class LiteLLMArm(GatewayArm):
         return {
             "model_list": [
                 {"model_name": model,
-                 "litellm_params": {"model": f"openai/{model}", "api_base": base_url, "api_key": UPSTREAM_KEY}}
-                for model, base_url in self.models.items()
+                 "litellm_params": {"model": f"{upstream.format.name}/{model}", "api_base": upstream.base_url,
+                                    "api_key": UPSTREAM_KEY}}
+                for model, upstream in self.models.items()
             ],
             "general_settings": {"master_key": wire.API_KEY},
             "litellm_settings": {"telemetry": False, "drop_params": True},

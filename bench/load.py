@@ -35,11 +35,21 @@ end
 
 @dataclass(frozen=True)
 class Request:
-    """One kind of request: which surface, which upstream (by model), streamed or not."""
+    """One kind of request: the client's surface, the upstream's format and kind of answer
+    (which together make the model name), streamed or not."""
 
     surface: wire.Surface
-    model: str
+    upstream: wire.Surface
+    kind: str  # "json", "sse", "paced", "slow" (bench/upstream.py)
     stream: bool
+
+    @property
+    def model(self) -> str:
+        return self.upstream.mock_model(self.kind)
+
+    @property
+    def translated(self) -> bool:
+        return self.surface is not self.upstream
 
     def lua(self) -> str:
         headers = "\n".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}"

@@ -3,9 +3,9 @@
     python bench/paced_sse.py PORT
 
 `POST /pace/{first_ms}/{interval_ms}/{chunks}/v1/chat/completions` answers an OpenAI chat
-completion stream (bench/wire.py): the first chunk after `first_ms`, then one chunk every
-`interval_ms`; under `/pace/…/{chunks}/stamped/v1/…` the first token also carries the time it
-was sent (`wire.stamped`). `GET /open` answers how many streams are being served now. Plain gevent
+completion stream, `…/v1/messages` an Anthropic message stream (bench/wire.py): the first
+chunk after `first_ms`, then one chunk every `interval_ms`; under `/pace/…/{chunks}/stamped/v1/…`
+the first token also carries the time it was sent (`wire.stamped`). `GET /open` answers how many streams are being served now. Plain gevent
 sockets and hand-written HTTP/1.1 (keep-alive, chunked) keep the mock's own cost small and
 identical for every arm; thousands of idle streams cost it little.
 """
@@ -24,7 +24,9 @@ from gevent.server import StreamServer  # noqa: E402
 
 import wire  # noqa: E402
 
-PATH = re.compile(rb"^POST /pace/(\d+)/(\d+)/(\d+)(/stamped)?/v1/chat/completions(?:\?\S*)? HTTP/1\.1$")
+FORMATS = {surface.upstream_path.encode(): surface.name for surface in wire.SURFACES.values()}  # chat path → format
+PATH = re.compile(rb"^POST /pace/(\d+)/(\d+)/(\d+)(/stamped)?(" + b"|".join(map(re.escape, FORMATS)) +
+                  rb")(?:\?\S*)? HTTP/1\.1$")
 HEADERS = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
            b"Transfer-Encoding: chunked\r\n\r\n")
 NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
@@ -36,14 +38,15 @@ def framed(event: bytes) -> bytes:
 
 
 @functools.cache
-def canned(chunks: int) -> list[bytes]:
-    """The events of a stream of `chunks`, built once per stream length."""
-    return wire.stream_events(chunks)
+def canned(wire_format: str, chunks: int) -> list[bytes]:
+    """The writes of a stream of `chunks` in `wire_format`, built once per format and length."""
+    _, streamed = wire.ANSWERS[wire_format]
+    return streamed(chunks)
 
 
 @functools.cache
-def events(chunks: int) -> list[bytes]:
-    return [framed(event) for event in canned(chunks)]
+def events(wire_format: str, chunks: int) -> list[bytes]:
+    return [framed(event) for event in canned(wire_format, chunks)]
 
 
 def read_request(reader) -> tuple[bytes, bool] | None:
@@ -66,17 +69,17 @@ def read_request(reader) -> tuple[bytes, bool] | None:
     return line, keep_alive
 
 
-def stream(sock, first_ms: int, interval_ms: int, chunks: int, stamped: bool) -> None:
+def stream(sock, wire_format: str, first_ms: int, interval_ms: int, chunks: int, stamped: bool) -> None:
     global open_streams
     started = time.monotonic()
     open_streams += 1
     try:
         sock.sendall(HEADERS)
-        for index, event in enumerate(events(chunks)):
+        for index, event in enumerate(events(wire_format, chunks)):
             due = started + (first_ms + index * interval_ms) / 1000
             gevent.sleep(max(0.0, due - time.monotonic()))
             if stamped and index == 0:
-                event = framed(wire.stamped(canned(chunks)[0], time.time()))
+                event = framed(wire.stamped(canned(wire_format, chunks)[0], time.time()))
             sock.sendall(event)
         sock.sendall(b"0\r\n\r\n")
     finally:
@@ -100,8 +103,8 @@ def handle(sock, _address) -> None:
             line, keep_alive = request
             match = PATH.match(line)
             if match:
-                first_ms, interval_ms, chunks, stamped = match.groups()
-                stream(sock, int(first_ms), int(interval_ms), int(chunks), stamped is not None)
+                first_ms, interval_ms, chunks, stamped, path = match.groups()
+                stream(sock, FORMATS[path], int(first_ms), int(interval_ms), int(chunks), stamped is not None)
             elif line.startswith(b"GET /open "):
                 answer_open(sock)
             else:

@@ -1,24 +1,36 @@
-"""Markdown tables of a run: absolute figures per arm, and each gateway against direct."""
+"""Markdown tables of a run: absolute figures per arm, each gateway against direct, and each
+translation against the pass-through to the same upstream format."""
 import math
 
-from results import LoadRow, Results, baseline
+from results import BASELINE, LoadRow, Results, baseline
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _number(value, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if _missing(value):
         return "–"
     return f"{value:,.{digits}f}" if isinstance(value, float) else f"{value:,}"
 
 
+def _difference(value, base) -> float | None:
+    return None if _missing(value) or _missing(base) else value - base
+
+
+def _signed(value) -> str:
+    return "–" if value is None else f"{value:+.2f}"
+
+
 def _added(value, base) -> str:
     """Milliseconds added over direct."""
-    if base is None or value is None or math.isnan(value) or math.isnan(base):
-        return "–"
-    return f"{value - base:+.2f}"
+    return _signed(_difference(value, base))
 
 
 def _ratio(value, base) -> str:
-    return f"{value / base:.2f}×" if base else "–"
+    """value / base; – when either is missing or base is not positive (noise can make an overhead ≤ 0)."""
+    return "–" if _missing(value) or _missing(base) or base <= 0 else f"{value / base:.2f}×"
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
@@ -26,14 +38,19 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
+def _pair(row) -> str:
+    """Client surface → provider format."""
+    return f"{row.surface} → {row.upstream}"
+
+
 def _kind(row) -> str:
-    return f"{row.surface}{' stream' if getattr(row, 'stream', False) else ''}"
+    return f"{_pair(row)}{' stream' if row.stream else ''}"
 
 
 def latency_table(rows: list[LoadRow]) -> list[str]:
     cells = []
     for row in (r for r in rows if r.connections == 1):
-        base = baseline(rows, row, "stream", "connections")
+        base = baseline(rows, row, "upstream", "stream", "connections")
         cells.append([_kind(row), row.arm, _number(row.p50_ms), _number(row.p99_ms),
                       _added(row.p50_ms, base and base.p50_ms), _added(row.p99_ms, base and base.p99_ms),
                       _number(row.cpu_ms_per_request)])
@@ -41,9 +58,11 @@ def latency_table(rows: list[LoadRow]) -> list[str]:
 
 
 def throughput_table(rows: list[LoadRow]) -> list[str]:
+    """Grouped by request kind (rows come measured by concurrency level)."""
+    kinds = list(dict.fromkeys(_kind(row) for row in rows))
     cells = []
-    for row in (r for r in rows if r.connections > 1):
-        base = baseline(rows, row, "stream", "connections")
+    for row in sorted((r for r in rows if r.connections > 1), key=lambda r: (kinds.index(_kind(r)), r.connections)):
+        base = baseline(rows, row, "upstream", "stream", "connections")
         cells.append([_kind(row), str(row.connections), row.arm, _number(row.rps, 0),
                       _ratio(row.rps, base and base.rps), _number(row.p99_ms), _number(row.errors),
                       _number(row.cpu_ms_per_request)])
@@ -53,14 +72,50 @@ def throughput_table(rows: list[LoadRow]) -> list[str]:
 def streams_table(rows) -> list[str]:
     cells = []
     for row in rows:
-        base = baseline(rows, row)
-        cells.append([row.surface, row.arm, _number(row.streams),
+        base = baseline(rows, row, "upstream")
+        cells.append([_pair(row), row.arm, _number(row.streams),
                       _number(row.first_token_p50_ms), _number(row.first_token_p99_ms),
                       _added(row.first_token_p50_ms, base and base.first_token_p50_ms),
                       _number(row.gap_p50_ms), _number(row.gap_p99_ms),
                       _added(row.gap_p99_ms, base and base.gap_p99_ms), _number(row.errors)])
-    return _table(["surface", "arm", "streams", "first token p50 ms", "p99 ms", "added p50 ms",
+    return _table(["request", "arm", "streams", "first token p50 ms", "p99 ms", "added p50 ms",
                    "chunk gap p50 ms", "p99 ms", "added gap p99 ms", "errors"], cells)
+
+
+def _overhead(rows: list, row, field: str) -> float | None:
+    """Milliseconds `row` adds over the direct call to the same provider format."""
+    base = baseline(rows, row, "upstream")
+    return _difference(getattr(row, field), base and getattr(base, field))
+
+
+def translation_table(load: list[LoadRow], streams) -> list[str]:
+    """Per gateway and provider format, the overhead (over direct) of the translated path against
+    the pass-through's: whole responses at concurrency 1, plain and streamed, and the paced first
+    token; and the ratio of their CPU per request (the paced streams have none: they mostly wait)."""
+    at_c1 = [row for row in load if row.connections == 1]
+    measures = (("plain", [row for row in at_c1 if not row.stream], "p50_ms", "p99_ms"),
+                ("stream", [row for row in at_c1 if row.stream], "p50_ms", "p99_ms"),
+                ("stream first token", streams, "first_token_p50_ms", "first_token_p99_ms"))
+    arms = list(dict.fromkeys(row.arm for row in load if row.arm != BASELINE))
+    upstreams = list(dict.fromkeys(row.upstream for row in load))
+    cells = []
+    for label, rows, *fields in measures:
+        for row in (r for r in rows if r.arm != BASELINE and r.surface != r.upstream):
+            passthrough = next((r for r in rows if r.arm == row.arm and r.surface == r.upstream == row.upstream), None)
+            if passthrough is None:
+                continue
+            figures = []
+            for field in fields:
+                passthrough_added, translated_added = _overhead(rows, passthrough, field), _overhead(rows, row, field)
+                figures += [_signed(passthrough_added), _signed(translated_added),
+                            _ratio(translated_added, passthrough_added)]
+            cpu = _ratio(getattr(row, "cpu_ms_per_request", None), getattr(passthrough, "cpu_ms_per_request", None))
+            cells.append((arms.index(row.arm), upstreams.index(row.upstream),
+                          [_pair(row), label, row.arm, *figures, cpu]))
+    cells.sort(key=lambda cell: cell[:2])  # stable: measures stay in order within an arm and upstream
+    return _table(["translated request", "measure", "arm", "pass-through added p50 ms", "translated added p50 ms",
+                   "ratio p50", "pass-through added p99 ms", "translated added p99 ms", "ratio p99", "CPU ratio"],
+                  [cell for *_, cell in cells])
 
 
 def slow_streams_table(rows) -> list[str]:
@@ -98,13 +153,16 @@ def markdown(results: Results) -> str:
     lines = [f"# Cortex benchmark — {meta['date']}", "",
              f"{meta['machine']}; gateway on core {meta['pinning']['gateway']}, wrk and mocks on core "
              f"{meta['pinning']['load']}; {meta['seconds_per_run']} s per run; commit {meta['commit']}.",
-             "Gateway figures are read against the direct arm of this same run (the Anthropic surface "
-             "against the identical OpenAI upstream exchange made directly).", ""]
+             "Requests are named client surface → provider format. Gateway figures are read against the direct "
+             "arm of this same run calling the same provider format (a translated request against the identical "
+             "upstream exchange made directly).", ""]
     sections = [
         ("Latency at concurrency 1 (nginx mock)", latency_table(results.load)),
         ("Throughput (nginx mock)", throughput_table(results.load)),
-        (f"Streaming, concurrency 1 (paced mock: {meta['paces']['mock-paced']})", streams_table(results.streams)),
-        (f"Slow streams held at once (paced mock: {meta['paces']['mock-slow']}), plain requests at concurrency 1 "
+        (f"Streaming, concurrency 1 (paced mock: {meta['paces']['paced']})", streams_table(results.streams)),
+        ("Translation against pass-through to the same provider format (added over direct, concurrency 1)",
+         translation_table(results.load, results.streams)),
+        (f"Slow streams held at once (paced mock: {meta['paces']['slow']}), plain requests at concurrency 1 "
          "meanwhile", slow_streams_table(results.slow_streams)),
         ("Memory", memory_table(results.memory)),
     ]

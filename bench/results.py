@@ -13,7 +13,8 @@ class LoadRow:
     """One wrk run: a request kind at a fixed number of connections against one arm."""
 
     arm: str
-    surface: str
+    surface: str               # the client's format
+    upstream: str              # the provider's format
     stream: bool
     connections: int
     requests: int
@@ -31,6 +32,7 @@ class StreamRow:
 
     arm: str
     surface: str
+    upstream: str
     streams: int
     first_token_p50_ms: float
     first_token_p99_ms: float
@@ -81,16 +83,13 @@ class Results:
 
 
 def baseline(rows: list, row, *keys: str):
-    """The direct arm's row to compare `row` with: equal on `keys`, OpenAI surface.
+    """The direct arm's row to compare `row` with: equal on `keys`. None for a direct row itself.
 
-    The direct arm only speaks OpenAI (it *is* the OpenAI upstream), so the Anthropic
-    surface is read against the identical upstream exchange made directly. None for a
-    direct row itself.
+    The direct arm speaks only the upstream's own format (it calls the upstream), so with
+    `upstream` among the keys a translated row is read against the identical upstream exchange
+    made directly, as is the pass-through row of that upstream.
     """
     if row.arm == BASELINE:
         return None
-    for candidate in rows:
-        if candidate.arm == BASELINE and getattr(candidate, "surface", "openai") == "openai" and all(
-                getattr(candidate, key) == getattr(row, key) for key in keys):
-            return candidate
-    return None
+    return next((candidate for candidate in rows if candidate.arm == BASELINE and all(
+        getattr(candidate, key) == getattr(row, key) for key in keys)), None)

@@ -29,11 +29,13 @@ from load import Request, StreamHolder, Wrk, WrkSummary, percentile, time_stream
 from processes import Pinning
 from report import markdown
 from results import BASELINE, LoadRow, MemoryRow, Results, SlowStreamsRow, StreamRow
-from upstream import Pace, Upstreams
+from upstream import FORMATS, Pace, Upstreams
 
 BENCH = Path(__file__).resolve().parent
-JSON, SSE = "mock-json", "mock-sse"
-PLAIN = Request(wire.OPENAI, JSON, stream=False)
+# (client surface, upstream format): per upstream, the pass-through first, then the translation into it.
+PAIRS = tuple((surface, upstream) for upstream in FORMATS
+              for surface in (upstream, *(other for other in FORMATS if other is not upstream)))
+PLAIN = Request(wire.OPENAI, wire.OPENAI, "json", stream=False)
 SOAK_CHECKPOINT = 100_000  # the soak's first RSS reading
 RAMP_LIMIT_S = 30   # to open the slow streams; a slower gateway is reported with fewer held
 DRAIN_LIMIT_S = 5   # for the upstream streams to close once their clients left
@@ -55,21 +57,24 @@ class Plan:
 
     @classmethod
     def full(cls, seconds: int, slow_streams: int, soak_requests: int) -> "Plan":
-        kinds = tuple(Request(surface, model, stream)
-                      for surface in (wire.OPENAI, wire.ANTHROPIC) for model, stream in ((JSON, False), (SSE, True)))
+        kinds = tuple(Request(surface, upstream, kind, stream)
+                      for surface, upstream in PAIRS for kind, stream in (("json", False), ("sse", True)))
         return cls(seconds, (1, 32, 128), kinds, Pace(0, 5, 10), Pace(100, 1000, 60, stamped=True), slow_streams,
                    slow_seconds=5, soak_requests=soak_requests)
 
     @classmethod
     def smoke(cls) -> "Plan":
-        kinds = (PLAIN, Request(wire.ANTHROPIC, SSE, stream=True))
+        # The plain request, and the streamed relays besides the OpenAI pass-through (timed in the paced streams).
+        kinds = (PLAIN, Request(wire.ANTHROPIC, wire.OPENAI, "sse", stream=True),
+                 Request(wire.ANTHROPIC, wire.ANTHROPIC, "sse", stream=True),
+                 Request(wire.OPENAI, wire.ANTHROPIC, "sse", stream=True))
         return cls(1, (1, 32, 128), kinds, Pace(0, 5, 5), Pace(100, 1000, 40, stamped=True), slow_streams=20,
                    slow_seconds=1,
                    soak_requests=1000, stream_max=20)
 
     @property
     def paces(self) -> dict[str, Pace]:
-        return {"mock-paced": self.paced, "mock-slow": self.slow}
+        return {"paced": self.paced, "slow": self.slow}
 
 
 class Bench:
@@ -81,14 +86,14 @@ class Bench:
         self.gateways = [arm for arm in arms if arm.name != BASELINE]
 
     def wrk(self, arm: Arm, request: Request, connections: int, seconds: int) -> Wrk:
-        return Wrk(arm.url(request.surface, request.model), request, connections, seconds, self.workdir)
+        return Wrk(arm.url(request), request, connections, seconds, self.workdir)
 
     def _serves(self, arm: Arm, request: Request) -> bool:
-        return arm.url(request.surface, request.model) is not None
+        return arm.url(request) is not None
 
     def warm_up(self) -> None:
         """Imports, connection pools and caches of every arm, before anything is measured."""
-        paced = tuple(Request(surface, "mock-paced", stream=True) for surface in (wire.OPENAI, wire.ANTHROPIC))
+        paced = tuple(Request(surface, upstream, "paced", stream=True) for surface, upstream in PAIRS)
         for arm in self.arms:
             for request in self.plan.requests + paced:
                 if self._serves(arm, request):
@@ -107,22 +112,24 @@ class Bench:
         after = arm.usage()
         cpu = (after.cpu_seconds - before.cpu_seconds) * 1000 / summary.requests if before and summary.requests \
             else None
-        return LoadRow(arm.name, request.surface.name, request.stream, connections, summary.requests,
-                       summary.seconds, summary.rps, summary.p50_ms, summary.p99_ms, summary.errors, cpu)
+        return LoadRow(arm.name, request.surface.name, request.upstream.name, request.stream, connections,
+                       summary.requests, summary.seconds, summary.rps, summary.p50_ms, summary.p99_ms, summary.errors,
+                       cpu)
 
     def load_matrix(self) -> list[LoadRow]:
+        """Every concurrency level in turn, lowest first: the latency runs are not made right after
+        another request kind's run at 128 connections, nor far apart in time from each other."""
         return [self.load(arm, request, connections)
-                for request in self.plan.requests for connections in self.plan.concurrencies
+                for connections in self.plan.concurrencies for request in self.plan.requests
                 for arm in self.arms if self._serves(arm, request)]
 
     def stream_timing(self) -> list[StreamRow]:
         rows = []
-        for surface in (wire.OPENAI, wire.ANTHROPIC):
-            request = Request(surface, "mock-paced", stream=True)
+        for surface, upstream in PAIRS:
+            request = Request(surface, upstream, "paced", stream=True)
             for arm in (a for a in self.arms if self._serves(a, request)):
-                timings = time_streams(arm.url(surface, request.model), request, self.plan.seconds,
-                                       self.plan.stream_max)
-                rows.append(StreamRow(arm.name, surface.name, timings.streams,
+                timings = time_streams(arm.url(request), request, self.plan.seconds, self.plan.stream_max)
+                rows.append(StreamRow(arm.name, surface.name, upstream.name, timings.streams,
                                       percentile(timings.first_token_ms, 50), percentile(timings.first_token_ms, 99),
                                       percentile(timings.gaps_ms, 50), percentile(timings.gaps_ms, 99),
                                       timings.errors))
@@ -131,8 +138,8 @@ class Bench:
     def slow_streams(self, arm: Arm) -> SlowStreamsRow:
         """Open many slow streams; once the upstream sees them all, time plain requests meanwhile."""
         plan = self.plan
-        slow = Request(wire.OPENAI, "mock-slow", stream=True)
-        streams = StreamHolder(arm.url(slow.surface, slow.model), slow, plan.slow_streams).start()
+        slow = Request(wire.OPENAI, wire.OPENAI, "slow", stream=True)
+        streams = StreamHolder(arm.url(slow), slow, plan.slow_streams).start()
         ramp_s, opened = self.wait_for_open_streams(lambda count: count >= plan.slow_streams, RAMP_LIMIT_S)
         plain = self.wrk(arm, PLAIN, 1, plan.slow_seconds).run()
         held = min(opened, self.upstreams.open_streams())
@@ -215,8 +222,8 @@ def metadata(plan: Plan, pinning: Pinning, arms: list[str]) -> dict:
         "pinning": {"gateway": pinning.gateway or "any", "load": pinning.load or "any"},
         "arms": arms,
         "seconds_per_run": plan.seconds,
-        "paces": {model: f"first token after {pace.first_ms} ms, then one every {pace.interval_ms} ms, "
-                         f"{pace.chunks} chunks" for model, pace in plan.paces.items()},
+        "paces": {kind: f"first token after {pace.first_ms} ms, then one every {pace.interval_ms} ms, "
+                        f"{pace.chunks} chunks" for kind, pace in plan.paces.items()},
         "versions": {"wrk": _output(["wrk", "-v"]), "nginx": _output(["nginx", "-v"])},
     }
 
@@ -281,7 +288,8 @@ def main(argv=None) -> int:
     (args.output / "latest.json").write_bytes(orjson.dumps(results.to_dict(), option=orjson.OPT_INDENT_2))
     broken = unanswered(results)
     for row in broken:
-        step(f"WARNING: {row.arm} answered no {row.surface} request successfully ({row.errors} errors)")
+        step(f"WARNING: {row.arm} answered no {row.surface} → {row.upstream} request successfully "
+             f"({row.errors} errors)")
     # Not a speed threshold: the smoke run fails only when an arm does not work at all.
     return 1 if broken and args.smoke else 0
 

@@ -1,12 +1,14 @@
 """The mock upstreams every arm talks to, and the model names that reach each of them.
 
-- nginx (C, never the bottleneck) answers canned bytes: `/json/v1/chat/completions` a chat
-  completion, `/sse/v1/chat/completions` a whole SSE stream at once.
+- nginx (C, never the bottleneck) answers canned bytes in both provider formats:
+  `/json/v1/chat/completions` a chat completion and `/json/v1/messages` an Anthropic message,
+  `/sse/v1/…` each as a whole SSE stream at once.
 - bench/paced_sse.py (gevent) answers streams paced in time, for time-to-first-byte,
-  inter-chunk and slow-stream measurements, which nginx cannot do.
+  inter-chunk and slow-stream measurements, which nginx cannot do (both formats too).
 
-A gateway reaches each by a model name (`Upstreams.models`: model → OpenAI base URL), so
-one request body works for every arm and only the model says which upstream answers.
+A gateway reaches each by a model name (`Upstreams.models`: model → `Upstream`, its root
+and format), so one request body works for every arm and only the model says which upstream
+answers: `mock-json` is the OpenAI-format canned answer, `mock-anthropic-json` the Anthropic one.
 """
 import shutil
 import sys
@@ -19,6 +21,25 @@ from processes import Service, free_port
 
 BENCH = Path(__file__).resolve().parent
 SSE_CHUNKS = 8  # content chunks of the canned (unpaced) stream
+FORMATS = (wire.OPENAI, wire.ANTHROPIC)  # the provider formats every upstream answers in
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """Where one mock model is served, and in which provider format."""
+
+    root: str
+    format: wire.Surface
+
+    @property
+    def base_url(self) -> str:
+        """What a gateway's provider entry is given (the format's SDK base URL)."""
+        return self.format.base_url(self.root)
+
+    @property
+    def chat_url(self) -> str:
+        """Where the direct arm sends its requests."""
+        return self.root + self.format.upstream_path
 
 
 @dataclass(frozen=True)
@@ -32,7 +53,8 @@ class Pace:
 
     @property
     def path(self) -> str:
-        return f"/pace/{self.first_ms}/{self.interval_ms}/{self.chunks}{'/stamped' if self.stamped else ''}/v1"
+        """The root of this pace at bench/paced_sse.py; each format's chat path goes under it."""
+        return f"/pace/{self.first_ms}/{self.interval_ms}/{self.chunks}{'/stamped' if self.stamped else ''}"
 
 
 def _nginx_string(text: bytes) -> str:
@@ -55,17 +77,24 @@ http {{
   server {{
     listen 127.0.0.1:{port} backlog=4096;
     location = /health {{ return 200 'ok'; }}
-    location = /json/v1/chat/completions {{
-      default_type application/json;
-      return 200 {_nginx_string(wire.completion())};
-    }}
-    location = /sse/v1/chat/completions {{
-      default_type text/event-stream;
-      return 200 {_nginx_string(b"".join(wire.stream_events(SSE_CHUNKS)))};
-    }}
+{_canned_locations()}
   }}
 }}
 """
+
+
+def _canned_locations() -> str:
+    """`/json/…` and `/sse/…` in every provider format: the whole answer in one write."""
+    locations = []
+    for upstream in FORMATS:
+        whole, streamed = wire.ANSWERS[upstream.name]
+        for kind, content_type, body in (("json", "application/json", whole()),
+                                         ("sse", "text/event-stream", b"".join(streamed(SSE_CHUNKS)))):
+            locations.append(f"""    location = /{kind}{upstream.upstream_path} {{
+      default_type {content_type};
+      return 200 {_nginx_string(body)};
+    }}""")
+    return "\n".join(locations)
 
 
 class Upstreams:
@@ -73,17 +102,20 @@ class Upstreams:
 
     def __init__(self, workdir: Path, paces: dict[str, Pace]):
         self.workdir = workdir
-        self.paces = paces  # model → pace
+        self.paces = paces  # kind of paced stream ("paced", "slow") → pace
         self.nginx_port = free_port()
         self.paced_port = free_port()
         self.services: list[Service] = []
 
     @property
-    def models(self) -> dict[str, str]:
+    def models(self) -> dict[str, Upstream]:
+        """Every kind of answer in every format: `mock-json`, `mock-anthropic-json`, `mock-paced`, …"""
         nginx = f"http://127.0.0.1:{self.nginx_port}"
         paced = f"http://127.0.0.1:{self.paced_port}"
-        return {"mock-json": f"{nginx}/json/v1", "mock-sse": f"{nginx}/sse/v1",
-                **{model: paced + pace.path for model, pace in self.paces.items()}}
+        roots = {"json": f"{nginx}/json", "sse": f"{nginx}/sse",
+                 **{kind: paced + pace.path for kind, pace in self.paces.items()}}
+        return {upstream.mock_model(kind): Upstream(root, upstream) for upstream in FORMATS
+                for kind, root in roots.items()}
 
     def start(self) -> "Upstreams":
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"

@@ -163,7 +163,8 @@ def test_anthropic_passthrough_stream_and_headers(cortex, mock):
 def test_anthropic_passthrough_keeps_fields_cortex_does_not_read(cortex, mock):
     edits = {"edits": [{"type": "clear_tool_uses_20250919"}]}
     cortex.anthropic().messages.create(model=CLAUDE, max_tokens=16, messages=[{"role": "user", "content": "x"}],
-                                       extra_body={"context_management": edits, "inference_geo": "us", "top_k": 5})
+                                       extra_body={"context_management": edits, "inference_geo": "us", "top_k": 5},
+                                       extra_headers={"anthropic-beta": "context-management-2025-06-27"})
     sent = mock.requests_to("/v1/messages")[-1].json
     assert sent["context_management"] == edits and sent["inference_geo"] == "us" and sent["top_k"] == 5
 

@@ -108,17 +108,22 @@ class ResetMidStream(Behaviour):
 
 @dataclass
 class Fail(Behaviour):
-    """An error response in the envelope of the path's API (OpenAI or Anthropic)."""
+    """An error response in the envelope of the path's API (OpenAI or Anthropic); ``param`` is
+    OpenAI's field naming the parameter at fault."""
 
     status: int
     message: str | None = None
     error_type: str | None = None
     headers: dict[str, str] | None = None
+    param: str | None = None
 
     def respond(self, exchange: Exchange) -> None:
-        wire = anthropic_wire if exchange.request.flavour == "anthropic" else openai_wire
         message = self.message or f"mock upstream error: {self.status} {status_phrases.get(self.status, 'Error')}"
-        Reply(wire.error_body(self.status, message, self.error_type), self.status, self.headers).respond(exchange)
+        if exchange.request.flavour == "anthropic":
+            body = anthropic_wire.error_body(self.status, message, self.error_type)
+        else:
+            body = openai_wire.error_body(self.status, message, self.error_type, self.param)
+        Reply(body, self.status, self.headers).respond(exchange)
 
 
 @dataclass

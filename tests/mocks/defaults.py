@@ -6,10 +6,11 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from . import anthropic_wire, openai_wire
+from . import anthropic_rules, anthropic_wire, openai_rules, openai_wire
 from .behaviours import Behaviour, Fail, Reply, Stream
 
 if TYPE_CHECKING:
+    from .conversation import Turn
     from .server import MockUpstream, RecordedRequest
 
 # Azure OpenAI puts the deployment in the path; these suffixes answer like their /v1 twins.
@@ -28,16 +29,32 @@ def _stream(events: list, mock: MockUpstream) -> Stream:
     return Stream(events, first_delay=mock.response_delay, delay=mock.stream_delay)
 
 
-def _chat_completions(request: RecordedRequest, mock: MockUpstream) -> Behaviour:
-    if request.json.get("stream"):
-        return _stream(openai_wire.chat_completion_chunks(request.json, _model(request)), mock)
-    return _reply(openai_wire.chat_completion(request.json, _model(request)), mock)
+def invalid_request(request: RecordedRequest) -> Fail | None:
+    """The 400 the real API gives a chat completion or message body it rejects, if any."""
+    if not isinstance(request.json, dict):
+        return Fail(400, "We could not parse the JSON body of your request.")
+    if request.path.endswith("/chat/completions"):
+        found = openai_rules.problem(request.json)
+        return Fail(400, found[0], param=found[1]) if found else None
+    beta = "anthropic-beta" in request.headers
+    found = anthropic_rules.problem(request.json, beta)
+    return Fail(400, found) if found else None
 
 
-def _messages(request: RecordedRequest, mock: MockUpstream) -> Behaviour:
+def answer(request: RecordedRequest, mock: MockUpstream, turn: Turn | None = None) -> Behaviour:
+    """The model's answer to a valid chat completion or message request, streamed if asked:
+    ``turn`` if given, else what the mock decides from the conversation."""
+    if request.path.endswith("/chat/completions"):
+        streamed, whole = openai_wire.chat_completion_chunks, openai_wire.chat_completion
+    else:
+        streamed, whole = anthropic_wire.message_events, anthropic_wire.message
     if request.json.get("stream"):
-        return _stream(anthropic_wire.message_events(request.json, _model(request)), mock)
-    return _reply(anthropic_wire.message(request.json, _model(request)), mock)
+        return _stream(streamed(request.json, _model(request), turn), mock)
+    return _reply(whole(request.json, _model(request), turn), mock)
+
+
+def _generate(request: RecordedRequest, mock: MockUpstream) -> Behaviour:
+    return invalid_request(request) or answer(request, mock)
 
 
 def _count_tokens(request: RecordedRequest, mock: MockUpstream) -> Behaviour:
@@ -68,8 +85,8 @@ Route = Callable[["RecordedRequest", "MockUpstream"], Behaviour]
 
 # (method, path) -> (route, whether the route needs a JSON object body)
 _ROUTES: dict[tuple[str, str], tuple[Route, bool]] = {
-    ("POST", "/v1/chat/completions"): (_chat_completions, True),
-    ("POST", "/v1/messages"): (_messages, True),
+    ("POST", "/v1/chat/completions"): (_generate, True),
+    ("POST", "/v1/messages"): (_generate, True),
     ("POST", "/v1/messages/count_tokens"): (_count_tokens, True),
     ("GET", "/v1/models"): (_list_models, False),
     ("POST", "/v1/embeddings"): (_embeddings, True),

@@ -6,10 +6,21 @@ import base64
 import hashlib
 import itertools
 import json
+import re
 import struct
 import time
 
-from .conversation import TOOL_CALL_ARGUMENTS_JSON, Turn, count_words, decide_turn, fragments, text_of, word_pieces
+from .conversation import (
+    Turn,
+    count_words,
+    decide_turn,
+    fragments,
+    reasoning_text,
+    schema_instance,
+    text_of,
+    text_turn,
+    word_pieces,
+)
 
 _ids = itertools.count(1)
 
@@ -30,32 +41,105 @@ _ERROR_KINDS = {
 }
 
 
-def error_body(status: int, message: str, error_type: str | None = None) -> dict:
+def error_body(status: int, message: str, error_type: str | None = None, param: str | None = None) -> dict:
     default_type, code = _ERROR_KINDS.get(status, ("invalid_request_error", None))
-    return {"error": {"message": message, "type": error_type or default_type, "param": None, "code": code}}
+    return {"error": {"message": message, "type": error_type or default_type, "param": param, "code": code}}
 
 
 # --- chat completions ------------------------------------------------------------------------
 
 
+def tools(request: dict) -> dict[str, dict]:
+    """Offered tools by name (function and custom tools), with their parameters' schemas."""
+    offered = [tool.get(tool.get("type") or "function") or {} for tool in request.get("tools") or []]
+    return {tool["name"]: tool.get("parameters") or {} for tool in offered if tool.get("name")}
+
+
+def tool_names(request: dict) -> list[str]:
+    return list(tools(request))
+
+
+def _custom_tool_names(request: dict) -> set[str]:
+    offered = request.get("tools") or []
+    return {(tool.get("custom") or {}).get("name") for tool in offered if tool.get("type") == "custom"}
+
+
+def answers_tool_result(request: dict) -> bool:
+    messages = request.get("messages") or []
+    return bool(messages) and messages[-1].get("role") == "tool"
+
+
+def last_tool_result_text(request: dict) -> str:
+    messages = request.get("messages") or []
+    results = []
+    for message in reversed(messages):
+        if message.get("role") != "tool":
+            break
+        results.insert(0, text_of(message.get("content")))
+    return " ".join(results)
+
+
+def prompt_tokens(request: dict) -> int:
+    return sum(count_words(text_of(m.get("content"))) for m in request.get("messages") or [])
+
+
 def decide_chat_turn(request: dict) -> Turn:
     messages = request.get("messages") or []
     inputs = [m for m in messages if m.get("role") in ("user", "tool")]
-    tool_names = [t["function"]["name"] for t in request.get("tools") or [] if "function" in t]
+    tool_choice = request.get("tool_choice")
+    forced = tool_choice.get(tool_choice.get("type")) if isinstance(tool_choice, dict) else None
     return decide_turn(
         prompt_texts=[text_of(m.get("content")) for m in messages],
         last_input_text=text_of(inputs[-1].get("content")) if inputs else "",
-        tool_names=tool_names,
-        tools_allowed=request.get("tool_choice") != "none",
-        answering_tool_result=bool(messages) and messages[-1].get("role") == "tool",
+        tools=tools(request),
+        forced_tool=(forced or {}).get("name"),
+        tools_allowed=tool_choice != "none",
+        answering_tool_result=answers_tool_result(request),
     )
 
 
-def _usage(turn: Turn) -> dict:
+# OpenAI-compatible reasoning models answer with `reasoning_content` (DeepSeek, vLLM, OpenRouter
+# spell it so); OpenAI's own o-series and gpt-5 keep their reasoning hidden but count its tokens.
+_REASONING_MODEL = re.compile(r"^(o\d|gpt-5)|reason|thinking")
+
+
+def is_reasoning_model(model: str) -> bool:
+    return bool(_REASONING_MODEL.search(model or ""))
+
+
+def shape_turn(request: dict, turn: Turn) -> Turn:
+    """What the request's options change in a decided turn: JSON under response_format, and
+    reasoning for reasoning models unless reasoning_effort is "none"."""
+    response_format = request.get("response_format") or {}
+    if turn.text is not None and response_format.get("type") == "json_schema":
+        schema = (response_format.get("json_schema") or {}).get("schema") or {}
+        turn = text_turn(json.dumps(schema_instance(schema)), turn.prompt_tokens)
+    elif turn.text is not None and response_format.get("type") == "json_object":
+        turn = text_turn(json.dumps({"answer": turn.text}), turn.prompt_tokens)
+    if not is_reasoning_model(request.get("model")) or request.get("reasoning_effort") == "none":
+        return turn
+    inputs = [m for m in request.get("messages") or [] if m.get("role") in ("user", "tool")]
+    return turn.with_reasoning(reasoning_text(text_of(inputs[-1].get("content")) if inputs else ""))
+
+
+# OpenAI caches prompts automatically from this many tokens on.
+CACHE_MIN_TOKENS = 1024
+
+
+def _usage(request: dict, turn: Turn) -> dict:
+    """Usage with its details, as api.openai.com sends it. A follow-up turn (one with an assistant
+    message) reads everything before its last message from cache when the prompt is long enough
+    to cache, or names its cache (prompt_cache_key: short prompts in tests)."""
+    messages = request.get("messages") or []
+    cacheable = turn.prompt_tokens >= CACHE_MIN_TOKENS or request.get("prompt_cache_key")
+    follow_up = cacheable and any(m.get("role") == "assistant" for m in messages)
+    cached = sum(count_words(text_of(m.get("content"))) for m in messages[:-1]) if follow_up else 0
     return {
         "prompt_tokens": turn.prompt_tokens,
         "completion_tokens": turn.completion_tokens,
         "total_tokens": turn.prompt_tokens + turn.completion_tokens,
+        "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": count_words(turn.thinking or ""), "audio_tokens": 0},
     }
 
 
@@ -63,30 +147,39 @@ def _finish_reason(turn: Turn) -> str:
     return "tool_calls" if turn.tool_name else "stop"
 
 
-def chat_completion(request: dict, model: str) -> dict:
-    turn = decide_chat_turn(request)
+def _tool_call(turn: Turn) -> dict:
+    return {
+        "id": _next_id("call_mock"),
+        "type": "function",
+        "function": {"name": turn.tool_name, "arguments": turn.tool_arguments_json},
+    }
+
+
+def chat_completion(request: dict, model: str, turn: Turn | None = None) -> dict:
+    turn = shape_turn(request, turn or decide_chat_turn(request))
     message: dict = {"role": "assistant", "content": turn.text, "refusal": None}
-    if turn.tool_name:
-        message["tool_calls"] = [
-            {
-                "id": _next_id("call_mock"),
-                "type": "function",
-                "function": {"name": turn.tool_name, "arguments": TOOL_CALL_ARGUMENTS_JSON},
-            }
-        ]
+    if turn.thinking is not None:
+        message["reasoning_content"] = turn.thinking
+    if turn.tool_name in _custom_tool_names(request):
+        # A custom tool takes free-form text (the SDK types no streamed form of these calls).
+        custom = {"name": turn.tool_name, "input": turn.tool_arguments_json}
+        call = {"id": _next_id("call_mock"), "type": "custom", "custom": custom}
+        message["tool_calls"] = [call]
+    elif turn.tool_name:
+        message["tool_calls"] = [_tool_call(turn)]
     return {
         "id": _next_id("chatcmpl-mock"),
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
         "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": _finish_reason(turn)}],
-        "usage": _usage(turn),
+        "usage": _usage(request, turn),
     }
 
 
-def chat_completion_chunks(request: dict, model: str) -> list[dict]:
+def chat_completion_chunks(request: dict, model: str, turn: Turn | None = None) -> list[dict]:
     """The chat.completion.chunk sequence of a streamed answer (without the final [DONE])."""
-    turn = decide_chat_turn(request)
+    turn = shape_turn(request, turn or decide_chat_turn(request))
     include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
     envelope = {
         "id": _next_id("chatcmpl-mock"),
@@ -102,21 +195,19 @@ def chat_completion_chunks(request: dict, model: str) -> list[dict]:
         return body
 
     chunks = [chunk({"role": "assistant", "content": "" if turn.text is not None else None})]
+    if turn.thinking:
+        chunks += [chunk({"reasoning_content": piece}) for piece in word_pieces(turn.thinking)]
     if turn.tool_name:
-        arguments = fragments(TOOL_CALL_ARGUMENTS_JSON)
-        call_start = {
-            "index": 0,
-            "id": _next_id("call_mock"),
-            "type": "function",
-            "function": {"name": turn.tool_name, "arguments": ""},
-        }
-        chunks.append(chunk({"tool_calls": [call_start]}))
+        call_start = _tool_call(turn)
+        call_start["function"]["arguments"] = ""
+        chunks.append(chunk({"tool_calls": [{"index": 0, **call_start}]}))
+        arguments = fragments(turn.tool_arguments_json)
         chunks += [chunk({"tool_calls": [{"index": 0, "function": {"arguments": part}}]}) for part in arguments]
     else:
         chunks += [chunk({"content": piece}) for piece in word_pieces(turn.text)]
     chunks.append(chunk({}, _finish_reason(turn)))
     if include_usage:
-        chunks.append({**envelope, "choices": [], "usage": _usage(turn)})
+        chunks.append({**envelope, "choices": [], "usage": _usage(request, turn)})
     return chunks
 
 

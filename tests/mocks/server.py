@@ -128,6 +128,10 @@ class Exchange:
         self._handler = handler
         self._stopping = stopping
 
+    @property
+    def mock(self) -> MockUpstream:
+        return self._handler.server.mock
+
     def _start(self, status: int, headers: dict[str, str]) -> None:
         handler = self._handler
         handler.send_response(status)
@@ -322,6 +326,7 @@ class MockUpstream:
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._scripts: dict[str, deque[Behaviour]] = defaultdict(deque)
+        self._standing: dict[str, Behaviour] = {}
         self._open_connections: set[socket.socket] = set()
         self._responses_in_progress = 0
         self._stopping = threading.Event()
@@ -399,6 +404,11 @@ class MockUpstream:
         with self._lock:
             self._scripts[path].extend(behaviours)
 
+    def serve(self, path: str, behaviour: Behaviour) -> None:
+        """Answer every request to ``path`` with ``behaviour`` (after any scripted ones) until reset."""
+        with self._lock:
+            self._standing[path] = behaviour
+
     def reset(self, settle_secs: float = 2.0) -> None:
         """Forget recordings and scripts, and restore the settings: a clean mock for the next test.
 
@@ -411,6 +421,7 @@ class MockUpstream:
         with self._lock:
             self._requests.clear()
             self._scripts.clear()
+            self._standing.clear()
             self._restore_settings()
 
     # --- used by the handler ---
@@ -427,7 +438,8 @@ class MockUpstream:
             scripted = self._scripts.get(request.path)
             if scripted:
                 return scripted.popleft()
-        return default_behaviour(request, self)
+            standing = self._standing.get(request.path)
+        return standing or default_behaviour(request, self)
 
     @contextmanager
     def _responding(self):
