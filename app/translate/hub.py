@@ -41,6 +41,12 @@ class Format:
     stream_to_hub: type             # () -> .feed(event) -> [hub events], .finish(), .usage
     stream_from_hub: type           # (model=, include_usage=) -> .feed(hub event) -> [events], .finish()
 
+    @classmethod
+    def of(cls, name: str, request, response, stream) -> "Format":
+        """A format's entry from its three modules, which name their functions alike."""
+        return cls(name, request.request_to_hub, request.request_from_hub, response.response_to_hub,
+                   response.response_from_hub, response.usage_of, stream.StreamToHub, stream.StreamFromHub)
+
 
 class StreamTranslation:
     """One upstream event in, the client's events out, through the hub; usage as the upstream counted it."""
