@@ -1,4 +1,5 @@
 """The store: peewee models on SQLite (WAL) by default, PostgreSQL by `database_url`."""
+import fcntl
 import os
 import sqlite3
 from contextlib import contextmanager
@@ -184,9 +185,16 @@ class Store:
 
     @contextmanager
     def _schema_lock(self):
-        """On PostgreSQL, one worker (of any instance) at a time creates or alters tables:
-        concurrent CREATE TABLE IF NOT EXISTS of the same table fails there (pg_type key).
-        SQLite serialises writers itself."""
+        """One worker (of any instance) at a time sets up the store. On PostgreSQL concurrent
+        CREATE TABLE IF NOT EXISTS of the same table fails (pg_type key); on SQLite switching a
+        new file to WAL answers "database is locked" at once, busy timeout or not, while another
+        worker's connection has it open (seen when two workers boot together on a loaded host).
+        Start-up only: the file lock blocks the worker before it serves anything."""
+        if isinstance(self.database, peewee.SqliteDatabase):
+            with open(f"{self.database.database}.setup-lock", "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+                yield
+            return
         if not isinstance(self.database, peewee.PostgresqlDatabase):
             yield
             return
