@@ -12,6 +12,7 @@ shaped here. Models are recognised by id, as the providers name them:
 """
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _OPENAI_REASONING = re.compile(r"(^|/)(o\d|gpt-5|gpt-oss|codex)|reason|think|qwq|qwen3", re.IGNORECASE)
 _CLAUDE_VERSION = re.compile(r"claude-(opus|sonnet|haiku)-(\d+)(?:-(\d{1,2}))?(?:-|$|@)")
@@ -38,6 +39,7 @@ def _current_claude(model: str) -> bool:
     return (major, minor) >= _CURRENT_CLAUDE[family]
 
 
+@lru_cache(maxsize=1024)  # called for every translated request; a few regex searches, same answer per model
 def target_for(wire_format: str, model: str) -> Target:
     if wire_format == "anthropic":
         current = _current_claude(model)
