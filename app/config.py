@@ -38,6 +38,7 @@ class StorageConfig:
     database_url: str
     encryption_key: str
     redis_url: str
+    responses_retention_days: float = 30
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class ModelConfig:
     cache_read_cost_per_mtok: float | None   # None = priced as input (app.usage.cost_usd)
     cache_write_cost_per_mtok: float | None
     created_at: str
+    api: str = ""  # "responses": reached through the Responses API (app.provider_types.MODEL_APIS)
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class ProviderConfig:
     connect_timeout_secs: float
     default_model: str
     models: tuple
+    responses_api: str = "translate"  # app.provider_types.RESPONSES_API_MODES
 
     def model(self, model_id: str) -> ModelConfig | None:
         return next((m for m in self.models if m.id == model_id), None)
@@ -208,6 +211,7 @@ def _provider(data: dict, raw: dict, index: int, environ) -> ProviderConfig:
         connect_timeout_secs=data["connect_timeout_secs"],
         default_model=data["default_model"] or next((m.id for m in models if m.enabled), ""),
         models=models,
+        responses_api=data["responses_api"] or PROVIDER_TYPES[data["type"]].responses_api,
     )
 
 
@@ -254,7 +258,8 @@ def parse_config(raw: dict, path: Path, environ=os.environ) -> CortexConfig:
         path=path,
         server=ServerConfig(**server),
         storage=StorageConfig(database_url=database_url, encryption_key=storage["encryption_key"],
-                              redis_url=storage["redis_url"]),
+                              redis_url=storage["redis_url"],
+                              responses_retention_days=storage["responses_retention_days"]),
         api_keys=tuple(_api_key(k) for k in data["api_keys"]),
         providers=providers,
         provider_patterns=dict(data["provider_patterns"]),

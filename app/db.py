@@ -123,7 +123,22 @@ class DeviceAuthorization(BaseModel):
         table_name = "oauth_device_authorizations"
 
 
-MODELS = [UsageRecord, Setting, CachedResponse, OAuthToken, OAuthState, DeviceAuthorization]
+class StoredResponse(BaseModel):
+    """A `store: true` Responses API answer that Cortex translated (a native provider stores its own)."""
+
+    id = peewee.CharField(max_length=100, primary_key=True)  # the response's id, resp_...
+    api_key_name = peewee.CharField(max_length=200)  # only this key may read or chain it
+    created_at = peewee.DoubleField()
+    expires_at = peewee.DoubleField(index=True)
+    conversation = peewee.TextField()  # JSON: the items before this request's input (previous_response_id)
+    input_items = peewee.TextField()   # JSON: this request's input items, with ids
+    response = peewee.TextField()      # JSON: the response object as the client got it
+
+    class Meta:
+        table_name = "stored_responses"
+
+
+MODELS = [UsageRecord, Setting, CachedResponse, OAuthToken, OAuthState, DeviceAuthorization, StoredResponse]
 
 # PostgreSQL, per worker process. Two instances of two workers hold at most 64 connections,
 # under the server's default max_connections of 100.

@@ -21,6 +21,7 @@ from app.metrics import Metrics
 from app.oauth import OAuthService
 from app.providers import build_adapters
 from app.redis_state import RedisCounters, redis_client
+from app.responses import ResponsesService, ResponseStore
 from app.routing import Router
 from app.settings import RuntimeSettings
 from app.shm import SharedCounters, shared_dir
@@ -58,6 +59,8 @@ class Cortex:
                                           self.metrics, self.health, secrets=config.secrets)
         self.embeddings = EmbeddingService(self.inference)
         self.transcriptions = TranscriptionService(self.inference)
+        self.responses = ResponsesService(self.inference,
+                                          ResponseStore(self.store, config.storage.responses_retention_days))
         self.permissions = {}  # blueprint name -> permission its routes need (None: public)
 
     def close(self):
@@ -65,6 +68,7 @@ class Cortex:
         self.oauth.close()
         self.usage.close()
         self.cache.close()
+        self.responses.store.close()
         for adapter in self.adapters.values():
             adapter.close()
         if self.redis is not None:
@@ -88,7 +92,7 @@ def _configure_logging():
 
 def build_app(config_path=None, config: CortexConfig | None = None) -> Flask:
     from blueprints import (admin, anthropic, config as config_api, health, metrics, oauth, openai,  # noqa: PLC0415
-                            openapi, providers, usage)
+                            openapi, providers, responses, usage)
 
     config = config or load_config(config_path)
     _configure_logging()
@@ -102,8 +106,9 @@ def build_app(config_path=None, config: CortexConfig | None = None) -> Flask:
 
     app.before_request(web.assign_request_id)
     app.before_request(web.authenticate)  # before the limiter: limits are per authenticated key
-    inference_blueprints = (openai.bp, anthropic.bp)
-    surfaces = ((openai.bp, "inference"), (anthropic.bp, "inference"), (health.bp, None),
+    inference_blueprints = (openai.bp, anthropic.bp, responses.bp)
+    surfaces = ((openai.bp, "inference"), (anthropic.bp, "inference"), (responses.bp, "inference"),
+                (health.bp, None),
                 (admin.bp, "admin"), (config_api.bp, "admin"), (usage.bp, "usage"),
                 (metrics.bp, None),  # /metrics: admin key or loopback, checked by its blueprint
                 (providers.bp, "admin"), (oauth.bp, "admin"),

@@ -17,7 +17,7 @@ from app.cache import cache_key
 from app.errors import ClientDisconnected, CortexError, InvalidRequest, PermissionDenied, UpstreamError, scrub
 from app.relay import open_relay
 from app.routing import Resolution, Route
-from app.shaping import chat_call, client_chat_reply, client_wants_usage, reply_usage
+from app.shaping import chat_call, client_chat_reply, client_wants_usage, reply_usage, upstream_format
 from app.providers import UpstreamCall
 from app.translate import Usage, estimate_input_tokens
 from app.usage import cost_usd
@@ -46,6 +46,7 @@ class CallContext:
     recorded: bool = False
     inflight: object = None  # the request's InflightSlot, when listed in the in-flight view
     dropped: list = field(default_factory=list)  # what translation could not carry, by name
+    upstream_format: str | None = None  # the wire format the provider was called in
 
     def served_by(self, route: Route) -> None:
         self.route = route
@@ -175,21 +176,22 @@ class InferenceService:
                 return self._replay(ctx, hit, routes)
 
         def open_route(route, adapter):
-            call, ctx.dropped = chat_call(client_format, adapter.wire_format, body, route.model,
+            ctx.upstream_format = upstream_format(route.provider, route.model, client_format, adapter.wire_format)
+            call, ctx.dropped = chat_call(client_format, ctx.upstream_format, body, route.model,
                                           inject_cache_control=caching.auto_inject_anthropic_cache_control,
                                           client_headers=client_headers)
             return adapter.stream(call) if ctx.stream else adapter.send(call)
 
         route, answer = self.first_answer(ctx, resolution, routes, open_route)
-        adapter = self.adapters[route.provider.name]
+        wire_format = ctx.upstream_format
         headers = route_headers(route, key, ctx.dropped)
         store = partial(self._store_in_cache, key, ctx, caching.response_cache_ttl_secs) if key else None
         if ctx.stream:
-            relay = open_relay(client_format, adapter.wire_format, ctx.requested_model,
-                               client_wants_usage(client_format, body))
+            relay = open_relay(client_format, wire_format, ctx.requested_model,
+                               client_wants_usage(client_format, body), body)
             return InferenceResult(stream=self.relay(ctx, answer, relay, store), headers=headers)
-        ctx.usage = reply_usage(adapter.wire_format, answer.body)
-        client_body = client_chat_reply(client_format, adapter.wire_format, answer.body, ctx.requested_model)
+        ctx.usage = reply_usage(wire_format, answer.body)
+        client_body = client_chat_reply(client_format, wire_format, answer.body, ctx.requested_model, body)
         if store:
             store(orjson.dumps(client_body))
         return InferenceResult(body=client_body, headers=headers)

@@ -14,6 +14,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from schemas.anthropic import COUNT_TOKENS_REQUEST, MESSAGES_REQUEST
 from schemas.oauth import AUTHORIZE_QUERY, CALLBACK_QUERY
 from schemas.openai import CHAT_COMPLETION_REQUEST, EMBEDDING_REQUEST, TRANSCRIPTION_REQUEST
+from schemas.responses import INPUT_ITEMS_QUERY, RESPONSE_CREATE_REQUEST
 from schemas.runtime import RUNTIME_SECTIONS
 from schemas.usage import USAGE_LIST_QUERY, USAGE_SUMMARY_QUERY, RFC3339Timestamp
 
@@ -28,12 +29,16 @@ JSON_BODIES = {
     "openai.embeddings": EMBEDDING_REQUEST,
     "anthropic.messages": MESSAGES_REQUEST,
     "anthropic.count_tokens": COUNT_TOKENS_REQUEST,
+    "responses.create": RESPONSE_CREATE_REQUEST,
+    "responses.input_tokens": RESPONSE_CREATE_REQUEST,
+    "responses.compact": RESPONSE_CREATE_REQUEST,
 }
 QUERIES = {
     "usage.list_records": USAGE_LIST_QUERY,
     "usage.summary": USAGE_SUMMARY_QUERY,
     "oauth.authorize": AUTHORIZE_QUERY,
     "oauth_callback.callback": CALLBACK_QUERY,
+    "responses.input_items": INPUT_ITEMS_QUERY,
 }
 MULTIPART_BODIES = {"openai.audio_transcriptions": TRANSCRIPTION_REQUEST}
 PATH_PARAMETER_VALUES = {("config", "section"): sorted(RUNTIME_SECTIONS)}
@@ -46,6 +51,12 @@ SUMMARIES = {
     "anthropic.messages": "Create a message (Anthropic format), streamed or not",
     "anthropic.count_tokens": "Count the input tokens of a message",
     "anthropic.list_models": "List the models this key may use (Anthropic format)",
+    "responses.create": "Create a response (OpenAI Responses API), streamed or not",
+    "responses.retrieve": "Get a stored response",
+    "responses.delete": "Delete a stored response",
+    "responses.input_items": "List a stored response's input items",
+    "responses.input_tokens": "Count the input tokens of a response request",
+    "responses.compact": "Compact a conversation into fewer items (Codex)",
     "admin.inflight": "List the inference requests in flight on this instance",
     "admin.providers_health": "Circuit state of each provider, as the answering worker sees it",
     "config.show": "Show a runtime configuration section",
@@ -66,7 +77,7 @@ SUMMARIES = {
     "metrics.scrape": "Prometheus metrics (admin key, or no key from loopback)",
 }
 REDIRECTS = {"oauth.authorize", "oauth_callback.callback"}
-STREAMING = {"openai.chat_completions", "anthropic.messages", "openai.audio_transcriptions"}
+STREAMING = {"openai.chat_completions", "anthropic.messages", "openai.audio_transcriptions", "responses.create"}
 
 OPENAI_ERROR = {
     "type": "object", "required": ["error"],

@@ -17,6 +17,12 @@ CHAT = "chat"
 EMBEDDINGS = "embeddings"
 TRANSCRIPTIONS = "transcriptions"
 MODEL_LIST = "models"  # GET <root>/models lists the provider's models
+# How a Responses request reaches an OpenAI-type provider: passed through to its /responses,
+# or translated to its chat format. Overridable per provider (`responses_api:` in cortex.yaml).
+RESPONSES_API_MODES = ("native", "translate")
+# A model entry's `api:` : "responses" for models served only by the Responses API (every client
+# format reaches them by translation); "" = the provider's chat format.
+MODEL_APIS = ("", "chat", "responses")
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,7 @@ class ProviderType:
     default_base_url: str = ""  # "" = the config must give base_url
     oauth: FlowSettings = field(default_factory=FlowSettings)
     oauth_flow: str = "code"    # a key of app.oauth.flows.FLOW_CLASSES
+    responses_api: str = "translate"  # of RESPONSES_API_MODES
 
     @property
     def chat_wire_format(self) -> str:
@@ -56,7 +63,7 @@ class ProviderType:
 PROVIDER_TYPES = {
     "openai": ProviderType(
         wire_formats=("openai",), adapter="openai", endpoints=(CHAT, EMBEDDINGS, TRANSCRIPTIONS, MODEL_LIST),
-        default_base_url="https://api.openai.com/v1",
+        default_base_url="https://api.openai.com/v1", responses_api="native",
         # The Codex CLI's ChatGPT login: a public client with a registered loopback redirect.
         oauth=FlowSettings(
             client_id="app_EMoamEEZ73f0CkXaXp7hrann",

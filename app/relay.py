@@ -9,11 +9,18 @@ import orjson
 
 from app.errors import CortexError, UpstreamError
 from app.translate import AnthropicUsageCounter, Usage, stream_translation, usage_from_openai
+from app.translate.openai_responses.response import usage_from_responses
 
 DONE = b"[DONE]"
 # Anthropic events the pass-through forwards as they are, recognised without parsing.
 UNREAD_ANTHROPIC_EVENTS = tuple(b"event: %s\n" % name for name in (b"content_block_delta", b"content_block_start",
                                                                    b"content_block_stop", b"ping"))
+# Responses events that carry the response object (its model name, at the end its usage) or an error:
+# the pass-through parses these and forwards every other named event as it is.
+READ_RESPONSES_EVENTS = tuple(b"event: %s" % name for name in (
+    b"response.created", b"response.in_progress", b"response.queued", b"response.completed",
+    b"response.incomplete", b"response.failed", b"error"))
+RESPONSES_ENDS = frozenset({"response.completed", "response.incomplete"})
 
 
 def parse_event(raw: bytes) -> tuple[str, bytes]:
@@ -145,6 +152,33 @@ class AnthropicEvents:
             raise _truncated()
 
 
+class ResponsesEvents:
+    """Reads a Responses stream: complete at `response.completed`/`.incomplete`; `error` and
+    `response.failed` raise."""
+
+    def __init__(self):
+        self.complete = False
+
+    def read(self, raw: bytes) -> dict | None:
+        name, data = parse_event(raw)
+        if not data:
+            return None
+        event = orjson.loads(data)
+        kind = event.get("type") or name
+        if kind == "error":
+            raise _upstream_error_event(event.get("message") or str(event.get("error") or "unknown error"))
+        if kind == "response.failed":
+            error = (event.get("response") or {}).get("error") or {}
+            raise _upstream_error_event(error.get("message") or "the response failed")
+        if kind in RESPONSES_ENDS:
+            self.complete = True
+        return event
+
+    def require_complete(self):
+        if not self.complete:
+            raise _truncated()
+
+
 class OpenAIPassthrough(Relay):
     """OpenAI client, OpenAI-type provider: most chunks are forwarded without being parsed.
 
@@ -221,15 +255,44 @@ class AnthropicPassthrough(Relay):
         return b""
 
 
+class ResponsesPassthrough(Relay):
+    """Responses client, Responses provider: events forwarded as they come, but those that carry
+    the response object, which get the client's model name (and give the usage)."""
+
+    client_format = "responses"
+
+    def __init__(self, requested_model, include_usage):
+        super().__init__(requested_model, include_usage)
+        self._events = ResponsesEvents()
+
+    def feed(self, raw):
+        if raw.startswith(b"event: ") and not raw.startswith(READ_RESPONSES_EVENTS):
+            return raw + b"\n\n"
+        event = self._events.read(raw)
+        if event is None:
+            return b""
+        response = event.get("response")
+        if isinstance(response, dict):
+            response["model"] = self.requested_model
+            if response.get("usage"):
+                self.usage = usage_from_responses(response["usage"])
+        return _named_frame(event)
+
+    def finish(self):
+        self._events.require_complete()
+        return b""
+
+
 class TranslatingRelay(Relay):
     """A client of one format, a provider of another: events translated through the hub."""
 
-    def __init__(self, upstream_format: str, client_format: str, requested_model: str, include_usage: bool):
+    def __init__(self, upstream_format: str, client_format: str, requested_model: str, include_usage: bool,
+                 request: dict | None = None):
         super().__init__(requested_model, include_usage)
         self.client_format = client_format
         self._events = EVENT_READERS[upstream_format]()
         self._translation = stream_translation(upstream_format, client_format, model=requested_model,
-                                               include_usage=include_usage)
+                                               include_usage=include_usage, request=request)
         self._frame = FRAMES[client_format]
 
     def feed(self, raw):
@@ -246,19 +309,33 @@ class TranslatingRelay(Relay):
         self.usage = self._translation.usage
         return b"".join([self._frame(item) for item in out]) + STREAM_ENDS[self.client_format]
 
+    def error_event(self, error: CortexError) -> bytes:
+        if self.client_format == "responses":  # numbered after the events already sent
+            return responses_error_event(error, self._translation.client_stream.sequence_number)
+        return super().error_event(error)
 
-def _anthropic_frame(event: dict) -> bytes:
+
+def _named_frame(event: dict) -> bytes:
+    """`event: <type>` and the data: the Anthropic and Responses streams alike."""
     return anthropic_event(event["type"], event)
 
 
-EVENT_READERS = {"openai": OpenAIEvents, "anthropic": AnthropicEvents}
-FRAMES = {"openai": openai_event, "anthropic": _anthropic_frame}
-STREAM_ENDS = {"openai": b"data: [DONE]\n\n", "anthropic": b""}
-ERROR_EVENTS = {"openai": openai_error_event, "anthropic": anthropic_error_event}
-PASSTHROUGH_RELAYS = {"openai": OpenAIPassthrough, "anthropic": AnthropicPassthrough}
+def responses_error_event(error: CortexError, sequence_number: int = 0) -> bytes:
+    body = error.openai_body()["error"]
+    return anthropic_event("error", {"type": "error", "code": body["code"], "message": body["message"],
+                                     "param": body["param"], "sequence_number": sequence_number})
 
 
-def open_relay(client_format: str, upstream_format: str, requested_model: str, include_usage: bool) -> Relay:
+EVENT_READERS = {"openai": OpenAIEvents, "anthropic": AnthropicEvents, "responses": ResponsesEvents}
+FRAMES = {"openai": openai_event, "anthropic": _named_frame, "responses": _named_frame}
+STREAM_ENDS = {"openai": b"data: [DONE]\n\n", "anthropic": b"", "responses": b""}
+ERROR_EVENTS = {"openai": openai_error_event, "anthropic": anthropic_error_event, "responses": responses_error_event}
+PASSTHROUGH_RELAYS = {"openai": OpenAIPassthrough, "anthropic": AnthropicPassthrough, "responses": ResponsesPassthrough}
+
+
+def open_relay(client_format: str, upstream_format: str, requested_model: str, include_usage: bool,
+               request: dict | None = None) -> Relay:
+    """`request`: the client's body, for client formats whose events repeat it (Responses)."""
     if client_format == upstream_format:
         return PASSTHROUGH_RELAYS[client_format](requested_model, include_usage)
-    return TranslatingRelay(upstream_format, client_format, requested_model, include_usage)
+    return TranslatingRelay(upstream_format, client_format, requested_model, include_usage, request)

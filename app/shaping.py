@@ -11,7 +11,7 @@ from app.errors import InvalidRequest, UpstreamError
 from app.providers import UpstreamCall
 from app.translate import FORMATS, Usage, inject_anthropic_cache_control, target_for, translate_request, translate_response
 
-CHAT_PATHS = {"openai": "/chat/completions", "anthropic": "/messages"}
+CHAT_PATHS = {"openai": "/chat/completions", "anthropic": "/messages", "responses": "/responses"}
 # What the translators raise when a field the schemas leave open has an unexpected type.
 SHAPE_ERRORS = (LookupError, TypeError, AttributeError, ValueError)
 
@@ -39,6 +39,18 @@ def _unreadable_request(exc: Exception) -> InvalidRequest:
 
 def _unreadable_reply(exc: Exception) -> UpstreamError:
     return UpstreamError("The provider sent a reply of an unexpected shape", code="upstream_bad_response")
+
+
+def upstream_format(provider, model: str, client_format: str, wire_format: str) -> str:
+    """The format a request goes upstream in: the Responses API for a model entry with `api:
+    responses`, and for a Responses client on an OpenAI-type provider serving it natively
+    (`responses_api`); else the provider's chat format."""
+    entry = provider.model(model)
+    if entry is not None and entry.api == "responses":
+        return "responses"
+    if client_format == "responses" and wire_format == "openai" and provider.responses_api == "native":
+        return "responses"
+    return wire_format
 
 
 def client_wants_usage(client_format: str, body: dict) -> bool:
@@ -79,7 +91,8 @@ def reply_usage(provider_format: str, reply: dict) -> Usage:
 
 
 @_shape_errors_become(_unreadable_reply)
-def client_chat_reply(client_format: str, provider_format: str, reply: dict, requested_model: str) -> dict:
+def client_chat_reply(client_format: str, provider_format: str, reply: dict, requested_model: str,
+                      request: dict | None = None) -> dict:
     if client_format == provider_format:
         return {**reply, "model": requested_model}
-    return translate_response(reply, provider_format, client_format, requested_model)
+    return translate_response(reply, provider_format, client_format, requested_model, request)

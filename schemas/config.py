@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
-from app.provider_types import PROVIDER_TYPES
+from app.provider_types import MODEL_APIS, PROVIDER_TYPES, RESPONSES_API_MODES
 from schemas.fields import StrictBoolean
 
 PERMISSIONS = ("inference", "usage", "admin")
@@ -58,6 +58,8 @@ class StorageSchema(StrictSchema):
     database_url = fields.String(load_default="sqlite:///cortex.db")
     encryption_key = fields.String(load_default="")
     redis_url = fields.String(load_default="")
+    # Responses stored by /v1/responses (store: true, translated) are deleted after this many days.
+    responses_retention_days = fields.Float(load_default=30, validate=validate.Range(min=0, min_inclusive=False))
 
     @validates("database_url")
     def _database_url(self, value, **_):
@@ -121,6 +123,7 @@ class ModelSchema(StrictSchema):
     cache_read_cost_per_mtok = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0))
     cache_write_cost_per_mtok = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0))
     created_at = fields.String(load_default="")
+    api = fields.String(load_default="", validate=validate.OneOf(MODEL_APIS))  # "" = the provider's chat format
 
 
 class ProviderSchema(StrictSchema):
@@ -136,6 +139,8 @@ class ProviderSchema(StrictSchema):
     connect_timeout_secs = fields.Float(load_default=10, validate=validate.Range(min=0, min_inclusive=False))
     default_model = fields.String(load_default="")
     models = fields.List(fields.Nested(ModelSchema), load_default=list)
+    # How /v1/responses reaches an OpenAI-type provider; "" = its type's default (app.provider_types).
+    responses_api = fields.String(load_default="", validate=validate.OneOf(("", *RESPONSES_API_MODES)))
 
 
 class CandidateSchema(StrictSchema):

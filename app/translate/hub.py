@@ -40,20 +40,35 @@ class Format:
     usage_of: Callable              # (reply) -> Usage
     stream_to_hub: type             # () -> .feed(event) -> [hub events], .finish(), .usage
     stream_from_hub: type           # (model=, include_usage=) -> .feed(hub event) -> [events], .finish()
+    # response_from_hub and stream_from_hub also take request= (the client's body): the
+    # format's replies repeat the request's settings (the Responses API does).
+    echoes_request: bool = False
 
     @classmethod
-    def of(cls, name: str, request, response, stream) -> "Format":
+    def of(cls, name: str, request, response, stream, echoes_request: bool = False) -> "Format":
         """A format's entry from its three modules, which name their functions alike."""
         return cls(name, request.request_to_hub, request.request_from_hub, response.response_to_hub,
-                   response.response_from_hub, response.usage_of, stream.StreamToHub, stream.StreamFromHub)
+                   response.response_from_hub, response.usage_of, stream.StreamToHub, stream.StreamFromHub,
+                   echoes_request)
+
+    def request_context(self, request: dict | None) -> dict:
+        """The keyword arguments that give this format's replies the client's request."""
+        return {"request": request} if self.echoes_request else {}
 
 
 class StreamTranslation:
     """One upstream event in, the client's events out, through the hub; usage as the upstream counted it."""
 
-    def __init__(self, upstream: Format, client: Format, *, model: str, include_usage: bool):
+    def __init__(self, upstream: Format, client: Format, *, model: str, include_usage: bool,
+                 request: dict | None = None):
         self._to_hub = upstream.stream_to_hub()
-        self._from_hub = client.stream_from_hub(model=model, include_usage=include_usage)
+        self._from_hub = client.stream_from_hub(model=model, include_usage=include_usage,
+                                                **client.request_context(request))
+
+    @property
+    def client_stream(self):
+        """The client-side translator (its state, e.g. the Responses sequence number)."""
+        return self._from_hub
 
     @property
     def usage(self):

@@ -1,0 +1,205 @@
+"""The Responses API service: `/v1/responses` on top of the inference service, and its state.
+
+A request reaches its provider through `InferenceService.chat` with the client format
+"responses": passed through to an OpenAI-type provider that serves the API natively (which
+keeps its own state), translated through the hub to any other. When translated, Cortex keeps
+the state the API promises:
+
+* `store` (default true): the response, its input items and the conversation before them are
+  written to the store before the client sees the response complete, so that a
+  `previous_response_id` sent right after it, to any worker, finds it. The write runs in
+  gevent's thread pool (`off_hub`), never on the hub; rows expire after
+  `storage.responses_retention_days` and are purged in the background.
+* `previous_response_id`: the stored conversation, input and output are put in front of the
+  new input; only the key that created a response can read, chain or delete it (another key
+  gets the same 404 as for an unknown id). An id Cortex does not hold goes to a native provider
+  as it is, and is a 404 when the request would be translated.
+"""
+import logging
+import time
+import uuid
+
+import gevent
+import orjson
+
+from app.db import StoredResponse
+from app.errors import NotFound
+from app.inference import CallContext, InferenceResult
+from app.relay import parse_event
+from app.shaping import upstream_format
+from app.translate.openai_responses.request import input_items, request_to_hub
+from app.usage import STORE_ERRORS, off_hub
+
+log = logging.getLogger("cortex.responses")
+
+PURGE_INTERVAL_SECS = 600.0
+SECONDS_PER_DAY = 86400
+_ITEM_ID_PREFIXES = {"message": "msg", "function_call": "fc", "function_call_output": "fco",
+                     "custom_tool_call": "ctc", "custom_tool_call_output": "ctco", "reasoning": "rs"}
+_COMPLETED_EVENT = b"event: response.completed"
+COMPACTION_PROMPT = ("Summarize the conversation so far for your own later use: the task, what was done, the "
+                     "decisions and their reasons, the state of the work and what remains. Keep names, paths, "
+                     "commands and figures exactly. Answer with the summary only.")
+
+
+def _with_id(item: dict) -> dict:
+    if item.get("id"):
+        return item
+    kind = item.get("type") or "message"
+    return {**item, "id": f"{_ITEM_ID_PREFIXES.get(kind, 'item')}_{uuid.uuid4().hex}", "type": kind}
+
+
+def _not_found(response_id: str) -> NotFound:
+    return NotFound(f"Response with id '{response_id}' not found.", param="response_id")
+
+
+class ResponseStore:
+    """Stored responses: one row each, read by primary key, written in the thread pool."""
+
+    def __init__(self, store, retention_days: float):
+        self._store = store
+        self._retention_secs = retention_days * SECONDS_PER_DAY
+        self._purger = None
+
+    def _query(self, call, *args):
+        def run():
+            with self._store.database.connection_context():
+                return call(*args)
+        return off_hub(run)
+
+    def get(self, response_id: str, principal) -> StoredResponse | None:
+        row = self._query(lambda: StoredResponse.get_or_none((StoredResponse.id == response_id)
+                                                             & (StoredResponse.expires_at > time.time())))
+        return row if row is not None and row.api_key_name == principal.name else None
+
+    def require(self, response_id: str, principal) -> StoredResponse:
+        row = self.get(response_id, principal)
+        if row is None:
+            raise _not_found(response_id)
+        return row
+
+    def put(self, principal, response: dict, conversation: list, own_input: list) -> None:
+        now = time.time()
+        row = {"id": response["id"], "api_key_name": principal.name, "created_at": now,
+               "expires_at": now + self._retention_secs, "conversation": orjson.dumps(conversation).decode(),
+               "input_items": orjson.dumps(own_input).decode(), "response": orjson.dumps(response).decode()}
+        self._query(lambda: StoredResponse.insert(row).on_conflict_replace().execute())
+        if self._purger is None:
+            self._purger = gevent.spawn(self._purge_forever)
+
+    def delete(self, response_id: str, principal) -> None:
+        self.require(response_id, principal)
+        self._query(lambda: StoredResponse.delete().where(StoredResponse.id == response_id).execute())
+
+    def _purge_forever(self):
+        while True:
+            gevent.sleep(PURGE_INTERVAL_SECS)
+            try:
+                self._query(lambda: StoredResponse.delete().where(StoredResponse.expires_at <= time.time()).execute())
+            except STORE_ERRORS as exc:
+                log.warning("could not purge stored responses: %s", type(exc).__name__)
+
+    def close(self):
+        if self._purger is not None:
+            self._purger.kill(block=False)
+
+
+class ResponsesService:
+    def __init__(self, inference, store: ResponseStore):
+        self.inference = inference
+        self.store = store
+
+    def _prior_items(self, ctx: CallContext, body: dict) -> list:
+        """The conversation a `previous_response_id` stands for ([] when there is none or the
+        id is left to a native provider)."""
+        previous_id = body.get("previous_response_id")
+        if not previous_id:
+            return []
+        row = self.store.get(previous_id, ctx.principal)
+        if row is not None:
+            response = orjson.loads(row.response)
+            return orjson.loads(row.conversation) + orjson.loads(row.input_items) + response.get("output", [])
+        if not self._native(body.get("model")):
+            raise NotFound(f"Previous response with id '{previous_id}' not found.", param="previous_response_id")
+        return []
+
+    def _native(self, model) -> bool:
+        """Whether the model's first route takes Responses requests as they are."""
+        routes = self.inference.router.resolve(model).routes
+        if not routes:
+            return False
+        route = routes[0]
+        wire_format = self.inference.adapters[route.provider.name].wire_format
+        return upstream_format(route.provider, route.model, "responses", wire_format) == "responses"
+
+    def create(self, ctx: CallContext, body: dict, client_headers: dict) -> InferenceResult:
+        own_input = [_with_id(item) for item in input_items(body.get("input"))]
+        prior = self._prior_items(ctx, body)
+        if prior:
+            body = {**body, "input": prior + own_input, "previous_response_id": None}
+        result = self.inference.chat(ctx, body, "responses", client_headers)
+        if ctx.upstream_format == "responses" or body.get("store") is False or ctx.cached:
+            return result  # the provider keeps its own state, or none is wanted
+        keep = lambda response: self.store.put(ctx.principal, response, prior, own_input)  # noqa: E731
+        if result.stream is None:
+            keep(result.body)
+            return result
+        return InferenceResult(stream=self._storing(result.stream, keep), headers=result.headers)
+
+    @staticmethod
+    def _storing(stream, keep):
+        """The stream as it is; the completed response is stored before its event goes out."""
+        try:
+            for chunk in stream:
+                if _COMPLETED_EVENT in chunk:
+                    for raw in chunk.split(b"\n\n"):
+                        if raw.startswith(_COMPLETED_EVENT):
+                            keep(orjson.loads(parse_event(raw)[1])["response"])
+                yield chunk
+        finally:
+            stream.close()
+
+    def retrieve(self, ctx: CallContext, response_id: str) -> dict:
+        return orjson.loads(self.store.require(response_id, ctx.principal).response)
+
+    def delete(self, ctx: CallContext, response_id: str) -> dict:
+        self.store.delete(response_id, ctx.principal)
+        return {"id": response_id, "object": "response", "deleted": True}
+
+    def input_items(self, ctx: CallContext, response_id: str, query: dict) -> dict:
+        items = orjson.loads(self.store.require(response_id, ctx.principal).input_items)
+        if query["order"] == "desc":
+            items.reverse()
+        if query.get("after"):
+            ids = [item.get("id") for item in items]
+            items = items[ids.index(query["after"]) + 1:] if query["after"] in ids else []
+        page = items[:query["limit"]]
+        return {"object": "list", "data": page, "first_id": page[0]["id"] if page else None,
+                "last_id": page[-1]["id"] if page else None, "has_more": len(items) > len(page)}
+
+    def input_tokens(self, ctx: CallContext, body: dict, client_headers: dict) -> dict:
+        """Counted by an Anthropic-type provider, else estimated (as `count_tokens`)."""
+        hub = request_to_hub({**body, "input": self._prior_items(ctx, body) + input_items(body.get("input"))}, [])
+        hub = {key: hub[key] for key in ("model", "messages", "system", "tools", "thinking") if key in hub}
+        counted = self.inference.count_tokens(ctx, hub, client_headers)
+        return {"object": "response.input_tokens", "input_tokens": counted["input_tokens"]}
+
+    def compact(self, ctx: CallContext, body: dict, client_headers: dict) -> dict:
+        """The conversation shortened to a summary the model writes of it (Codex's /compact).
+
+        The output keeps the user's messages and replaces the rest by one assistant message
+        carrying the summary; the client sends it as the input of its next request.
+        """
+        items = self._prior_items(ctx, body) + input_items(body.get("input"))
+        request = {key: body[key] for key in ("model", "instructions", "reasoning", "metadata") if body.get(key)}
+        request.update(input=items + [{"type": "message", "role": "user", "content": COMPACTION_PROMPT}],
+                       store=False, stream=False)
+        answer = self.inference.chat(ctx, request, "responses", client_headers).body
+        summary = "".join(part.get("text", "") for item in answer.get("output", []) if item.get("type") == "message"
+                          for part in item.get("content", []) if part.get("type") == "output_text")
+        kept = [_with_id(item) for item in items if item.get("type", "message") == "message"
+                and item.get("role") == "user"]
+        summary_item = _with_id({"type": "message", "role": "assistant",
+                                 "content": [{"type": "output_text", "text": summary, "annotations": []}]})
+        return {"id": answer.get("id"), "object": "response.compaction", "created_at": answer.get("created_at"),
+                "output": kept + [summary_item], "usage": answer.get("usage")}
