@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from . import anthropic_rules, anthropic_wire, openai_rules, openai_wire
+from . import anthropic_rules, anthropic_wire, openai_rules, openai_wire, responses_rules, responses_wire
 from .behaviours import Behaviour, Fail, Reply, Stream
 
 if TYPE_CHECKING:
@@ -57,6 +57,17 @@ def _generate(request: RecordedRequest, mock: MockUpstream) -> Behaviour:
     return invalid_request(request) or answer(request, mock)
 
 
+def _responses(request: RecordedRequest, mock: MockUpstream) -> Behaviour:
+    """The Responses API (an OpenAI-type upstream that serves it): validated, then answered."""
+    found = responses_rules.problem(request.json)
+    if found:
+        return Fail(400, found[0], param=found[1])
+    if request.json.get("stream"):
+        return Stream(responses_wire.response_events(request.json, _model(request)), first_delay=mock.response_delay,
+                      delay=mock.stream_delay, done=False)
+    return _reply(responses_wire.response(request.json, _model(request)), mock)
+
+
 def _count_tokens(request: RecordedRequest, mock: MockUpstream) -> Behaviour:
     return _reply(anthropic_wire.count_tokens(request.json), mock)
 
@@ -88,6 +99,7 @@ _ROUTES: dict[tuple[str, str], tuple[Route, bool]] = {
     ("POST", "/v1/chat/completions"): (_generate, True),
     ("POST", "/v1/messages"): (_generate, True),
     ("POST", "/v1/messages/count_tokens"): (_count_tokens, True),
+    ("POST", "/v1/responses"): (_responses, True),
     ("GET", "/v1/models"): (_list_models, False),
     ("POST", "/v1/embeddings"): (_embeddings, True),
     ("POST", "/v1/audio/transcriptions"): (_transcriptions, False),

@@ -1,0 +1,76 @@
+"""What the Responses API rejects with 400 invalid_request_error, checked the way api.openai.com does.
+
+The body must validate against the pinned SDK's ``ResponseCreateParams`` (pydantic reads the
+TypedDicts: every item and tool type, every part, with their required fields). Beyond types:
+a tool output needs the call it answers in the same input (unless the conversation continues
+a stored response), a replayed reasoning item must carry the ``encrypted_content`` OpenAI
+issued (the mock signs what it issues: Claude's thinking or an altered summary is refused),
+and ``previous_response_id`` must name a response this upstream issued.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import TypeAdapter, ValidationError
+
+from .conversation import signature_valid
+
+Problem = tuple[str, "str | None"]
+ISSUED_ID_MARK = "_mock"  # in every id the mock issues (responses_wire)
+
+
+@lru_cache(maxsize=1)
+def _params() -> TypeAdapter:
+    from openai.types.responses.response_create_params import ResponseCreateParamsBase
+    return TypeAdapter(ResponseCreateParamsBase)
+
+
+def _typed(body: dict) -> Problem | None:
+    try:
+        _params().validate_python(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"][:3])
+        return f"Invalid request body ({exc.error_count()} problems), e.g. at '{where}': {first['msg']}", where
+    return None
+
+
+def _items(body: dict) -> list:
+    value = body.get("input")
+    return value if isinstance(value, list) else []
+
+
+def _tool_outputs(body: dict) -> Problem | None:
+    if body.get("previous_response_id"):
+        return None
+    calls = {item.get("call_id") for item in _items(body) if item.get("type") in ("function_call", "custom_tool_call")}
+    for index, item in enumerate(_items(body)):
+        if item.get("type") in ("function_call_output", "custom_tool_call_output") and item.get("call_id") not in calls:
+            return f"No tool call found for function call output with call_id {item.get('call_id')}.", f"input[{index}]"
+    return None
+
+
+def _reasoning(body: dict) -> Problem | None:
+    for index, item in enumerate(_items(body)):
+        if item.get("type") != "reasoning":
+            continue
+        text = "".join(part.get("text", "") for part in item.get("summary") or [])
+        if not signature_valid(text, item.get("encrypted_content")):
+            return ("The encrypted content for item could not be verified.", f"input[{index}].encrypted_content")
+    return None
+
+
+def _previous(body: dict) -> Problem | None:
+    previous = body.get("previous_response_id")
+    if previous and ISSUED_ID_MARK not in previous:
+        return f"Previous response with id '{previous}' not found.", "previous_response_id"
+    return None
+
+
+def problem(body: dict) -> Problem | None:
+    for check in (_typed, _tool_outputs, _reasoning, _previous):
+        found = check(body)
+        if found:
+            return found
+    return None
