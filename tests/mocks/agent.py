@@ -11,13 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from . import anthropic_wire, openai_wire
+from . import anthropic_wire, openai_wire, responses_wire
 from .behaviours import Behaviour
 from .conversation import Turn, text_turn, tool_turn
 from .defaults import answer, invalid_request
 
 if TYPE_CHECKING:
     from .server import Exchange
+
+
+# Last path segment -> the wire module that reads the request.
+WIRES = {"completions": openai_wire, "responses": responses_wire}
 
 
 @dataclass
@@ -36,7 +40,7 @@ class Agent(Behaviour):
 
     def turn_for(self, path: str, body: dict) -> Turn | None:
         """The scripted turn, or None (the mock's ordinary answer) when the tool is not offered."""
-        wire = openai_wire if path.endswith("/chat/completions") else anthropic_wire
+        wire = WIRES.get(path.rsplit("/", 1)[-1], anthropic_wire)
         prompt_tokens = wire.prompt_tokens(body)
         if wire.answers_tool_result(body):
             return text_turn(self.reply.format(result=wire.last_tool_result_text(body)), prompt_tokens)

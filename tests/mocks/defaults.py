@@ -25,16 +25,25 @@ def _reply(body: object, mock: MockUpstream) -> Reply:
     return Reply(body, delay=mock.response_delay)
 
 
-def _stream(events: list, mock: MockUpstream) -> Stream:
-    return Stream(events, first_delay=mock.response_delay, delay=mock.stream_delay)
+def _stream(events: list, mock: MockUpstream, done: bool = True) -> Stream:
+    return Stream(events, first_delay=mock.response_delay, delay=mock.stream_delay, done=done)
+
+
+# Last path segment -> (streamed answer, whole answer).
+_ANSWERS = {
+    "completions": (openai_wire.chat_completion_chunks, openai_wire.chat_completion),
+    "responses": (responses_wire.response_events, responses_wire.response),
+    "messages": (anthropic_wire.message_events, anthropic_wire.message),
+}
 
 
 def invalid_request(request: RecordedRequest) -> Fail | None:
     """The 400 the real API gives a chat completion or message body it rejects, if any."""
     if not isinstance(request.json, dict):
         return Fail(400, "We could not parse the JSON body of your request.")
-    if request.path.endswith("/chat/completions"):
-        found = openai_rules.problem(request.json)
+    if request.path.endswith(("/chat/completions", "/responses")):
+        rules = openai_rules if request.path.endswith("/chat/completions") else responses_rules
+        found = rules.problem(request.json)
         return Fail(400, found[0], param=found[1]) if found else None
     beta = "anthropic-beta" in request.headers
     found = anthropic_rules.problem(request.json, beta)
@@ -44,28 +53,15 @@ def invalid_request(request: RecordedRequest) -> Fail | None:
 def answer(request: RecordedRequest, mock: MockUpstream, turn: Turn | None = None) -> Behaviour:
     """The model's answer to a valid chat completion or message request, streamed if asked:
     ``turn`` if given, else what the mock decides from the conversation."""
-    if request.path.endswith("/chat/completions"):
-        streamed, whole = openai_wire.chat_completion_chunks, openai_wire.chat_completion
-    else:
-        streamed, whole = anthropic_wire.message_events, anthropic_wire.message
+    streamed, whole = _ANSWERS.get(request.path.rsplit("/", 1)[-1], _ANSWERS["messages"])
     if request.json.get("stream"):
-        return _stream(streamed(request.json, _model(request), turn), mock)
+        # Responses streams end with response.completed, not `data: [DONE]`.
+        return _stream(streamed(request.json, _model(request), turn), mock, done=not request.path.endswith("/responses"))
     return _reply(whole(request.json, _model(request), turn), mock)
 
 
 def _generate(request: RecordedRequest, mock: MockUpstream) -> Behaviour:
     return invalid_request(request) or answer(request, mock)
-
-
-def _responses(request: RecordedRequest, mock: MockUpstream) -> Behaviour:
-    """The Responses API (an OpenAI-type upstream that serves it): validated, then answered."""
-    found = responses_rules.problem(request.json)
-    if found:
-        return Fail(400, found[0], param=found[1])
-    if request.json.get("stream"):
-        return Stream(responses_wire.response_events(request.json, _model(request)), first_delay=mock.response_delay,
-                      delay=mock.stream_delay, done=False)
-    return _reply(responses_wire.response(request.json, _model(request)), mock)
 
 
 def _count_tokens(request: RecordedRequest, mock: MockUpstream) -> Behaviour:
@@ -99,7 +95,7 @@ _ROUTES: dict[tuple[str, str], tuple[Route, bool]] = {
     ("POST", "/v1/chat/completions"): (_generate, True),
     ("POST", "/v1/messages"): (_generate, True),
     ("POST", "/v1/messages/count_tokens"): (_count_tokens, True),
-    ("POST", "/v1/responses"): (_responses, True),
+    ("POST", "/v1/responses"): (_generate, True),
     ("GET", "/v1/models"): (_list_models, False),
     ("POST", "/v1/embeddings"): (_embeddings, True),
     ("POST", "/v1/audio/transcriptions"): (_transcriptions, False),

@@ -27,6 +27,7 @@ from .conversation import (
 from .openai_wire import is_reasoning_model
 
 _ids = itertools.count(1)
+_TOOL_OUTPUTS = ("function_call_output", "custom_tool_call_output")
 
 
 def _next_id(prefix: str) -> str:
@@ -63,6 +64,32 @@ def tools(request: dict) -> dict[str, dict]:
             if tool.get("type") in ("function", "custom") and tool.get("name")}
 
 
+def tool_names(request: dict) -> list[str]:
+    return list(tools(request))
+
+
+def _last_items(request: dict) -> list[dict]:
+    return input_items(request)[-1:] if input_items(request) else []
+
+
+def answers_tool_result(request: dict) -> bool:
+    return any(item.get("type") in _TOOL_OUTPUTS for item in _last_items(request))
+
+
+def last_tool_result_text(request: dict) -> str:
+    results = []
+    for item in reversed(input_items(request)):
+        if item.get("type") not in _TOOL_OUTPUTS:
+            break
+        results.insert(0, _item_text(item))
+    return " ".join(results)
+
+
+def prompt_tokens(request: dict) -> int:
+    return sum(count_words(_item_text(item)) for item in input_items(request)) \
+        + count_words(request.get("instructions") or "")
+
+
 def _custom_tools(request: dict) -> set[str]:
     return {tool.get("name") for tool in request.get("tools") or [] if tool.get("type") == "custom"}
 
@@ -72,14 +99,13 @@ def decide(request: dict) -> Turn:
     inputs = [item for item in items if item.get("type", "message") != "message" or item.get("role") == "user"]
     inputs = [item for item in inputs if item.get("type") not in ("function_call", "custom_tool_call", "reasoning")]
     tool_choice = request.get("tool_choice")
-    last = items[-1] if items else {}
     turn = decide_turn(
         prompt_texts=[request.get("instructions") or ""] + [_item_text(item) for item in items],
         last_input_text=_item_text(inputs[-1]) if inputs else "",
         tools=tools(request),
         forced_tool=tool_choice.get("name") if isinstance(tool_choice, dict) else None,
         tools_allowed=tool_choice != "none",
-        answering_tool_result=last.get("type") in ("function_call_output", "custom_tool_call_output"),
+        answering_tool_result=answers_tool_result(request),
     )
     text_format = (request.get("text") or {}).get("format") or {}
     if turn.text is not None and text_format.get("type") == "json_schema":
