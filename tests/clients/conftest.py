@@ -23,13 +23,14 @@ CLAUDE_MODEL = "claude-sonnet-5"
 BUDGETED_CLAUDE_MODEL = "claude-haiku-4-5"
 OPENAI_MODEL = "gpt-4o"
 OPENAI_REASONING_MODEL = "o4-mini"
+RESPONSES_MODEL = "gpt-5-codex"  # `api: responses`: every client format reaches it through the Responses API
 
 
 def clients_config(mock_url: str, db_path: Path) -> dict:
     config = base_config(mock_url, db_path)
     providers = {provider["name"]: provider for provider in config["providers"]}
     providers["mockanthropic"]["models"] += [{"id": CLAUDE_MODEL}, {"id": BUDGETED_CLAUDE_MODEL}]
-    providers["mockai"]["models"].append({"id": OPENAI_REASONING_MODEL})
+    providers["mockai"]["models"] += [{"id": OPENAI_REASONING_MODEL}, {"id": RESPONSES_MODEL, "api": "responses"}]
     # Claude Code's turns carry a 30k-character system prompt and wait for tool runs: no 5 s cap.
     for provider in providers.values():
         provider["timeout_secs"] = 60

@@ -94,12 +94,17 @@ def _custom_tools(request: dict) -> set[str]:
     return {tool.get("name") for tool in request.get("tools") or [] if tool.get("type") == "custom"}
 
 
+def _inputs(request: dict) -> list[dict]:
+    """The user's messages and tool outputs: what the model answers."""
+    return [item for item in input_items(request)
+            if (item.get("type", "message") == "message" and item.get("role") == "user") or item.get("type") in _TOOL_OUTPUTS]
+
+
 def decide(request: dict) -> Turn:
     items = input_items(request)
-    inputs = [item for item in items if item.get("type", "message") != "message" or item.get("role") == "user"]
-    inputs = [item for item in inputs if item.get("type") not in ("function_call", "custom_tool_call", "reasoning")]
+    inputs = _inputs(request)
     tool_choice = request.get("tool_choice")
-    turn = decide_turn(
+    return decide_turn(
         prompt_texts=[request.get("instructions") or ""] + [_item_text(item) for item in items],
         last_input_text=_item_text(inputs[-1]) if inputs else "",
         tools=tools(request),
@@ -107,6 +112,12 @@ def decide(request: dict) -> Turn:
         tools_allowed=tool_choice != "none",
         answering_tool_result=answers_tool_result(request),
     )
+
+
+def shape(request: dict, turn: Turn) -> Turn:
+    """What the request's options change in a decided turn: JSON under a json_schema text format,
+    and reasoning for reasoning models unless the effort is "none"."""
+    inputs = _inputs(request)
     text_format = (request.get("text") or {}).get("format") or {}
     if turn.text is not None and text_format.get("type") == "json_schema":
         turn = text_turn(json.dumps(schema_instance(text_format.get("schema") or {})), turn.prompt_tokens)
@@ -157,7 +168,7 @@ def _response(request: dict, model: str, status: str, output: list, usage: dict 
 
 
 def response(request: dict, model: str, turn: Turn | None = None) -> dict:
-    turn = turn or decide(request)
+    turn = shape(request, turn or decide(request))
     return _response(request, model, "completed", _output(request, turn), _usage(turn), _next_id("resp"))
 
 
@@ -203,7 +214,7 @@ def _item_events(item: dict, index: int, event) -> list:
 
 def response_events(request: dict, model: str, turn: Turn | None = None) -> list[tuple[str, dict]]:
     """The named events of a streamed response, numbered from 0."""
-    turn = turn or decide(request)
+    turn = shape(request, turn or decide(request))
     numbers = itertools.count()
 
     def event(kind: str, **fields) -> tuple[str, dict]:
