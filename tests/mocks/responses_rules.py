@@ -26,13 +26,66 @@ def _params() -> TypeAdapter:
     return TypeAdapter(ResponseCreateParamsBase)
 
 
+def _required(body: dict) -> Problem | None:
+    # The SDK's TypedDict leaves `model` optional (a stored prompt may name it); the API requires one here.
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        return "Missing required parameter: 'model'.", "model"
+    return None
+
+
+def _as_typed(item: object) -> object:
+    """An assistant message with output_text parts as the SDK types it. The API takes one without
+    the `id` and `status` its TypedDict requires (Codex replays its answers so)."""
+    if isinstance(item, dict) and item.get("role") == "assistant" and isinstance(item.get("content"), list):
+        return {"id": "msg_replayed", "status": "completed", "type": "message", **item}
+    return item
+
+
+def _tool_as_typed(tool: object) -> object:
+    """A function tool as the SDK types it: the API defaults `strict` and `parameters`, the
+    TypedDict requires them."""
+    if isinstance(tool, dict) and tool.get("type") == "function":
+        return {"strict": None, "parameters": None, **tool}
+    return tool
+
+
+def _typed_body(body: dict) -> dict:
+    typed = dict(body)
+    if isinstance(body.get("input"), list):
+        typed["input"] = [_as_typed(item) for item in body["input"]]
+    if isinstance(body.get("tools"), list):
+        typed["tools"] = [_tool_as_typed(tool) for tool in body["tools"]]
+    return typed
+
+
+def _problem(exc: ValidationError, prefix: tuple = ()) -> Problem:
+    # The deepest error names the field: the shallow ones are the other members of each union.
+    deepest = max(exc.errors(), key=lambda error: len(error["loc"]))
+    where = ".".join(str(part) for part in (*prefix, *deepest["loc"])[:2])
+    return f"Invalid value at '{where}': {deepest['msg']} ({exc.error_count()} problems)", where
+
+
+def _consume(value: object) -> None:
+    """Run the validation pydantic defers: fields typed `Iterable[...]` (tools, content parts)
+    are validated only as they are iterated."""
+    if isinstance(value, dict):
+        for item in value.values():
+            _consume(item)
+    elif isinstance(value, (list, tuple)) or hasattr(value, "__next__"):
+        for item in value:
+            _consume(item)
+
+
 def _typed(body: dict) -> Problem | None:
     try:
-        _params().validate_python(body)
+        validated = _params().validate_python(_typed_body(body))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"][:3])
-        return f"Invalid request body ({exc.error_count()} problems), e.g. at '{where}': {first['msg']}", where
+        return _problem(exc)
+    for key, value in validated.items():
+        try:
+            _consume(value)
+        except ValidationError as exc:
+            return _problem(exc, (key,))
     return None
 
 
@@ -69,7 +122,7 @@ def _previous(body: dict) -> Problem | None:
 
 
 def problem(body: dict) -> Problem | None:
-    for check in (_typed, _tool_outputs, _reasoning, _previous):
+    for check in (_required, _typed, _tool_outputs, _reasoning, _previous):
         found = check(body)
         if found:
             return found
