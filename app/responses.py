@@ -135,8 +135,9 @@ class ResponsesService:
     def create(self, ctx: CallContext, body: dict, client_headers: dict) -> InferenceResult:
         own_input = [_with_id(item) for item in input_items(body.get("input"))]
         prior = self._prior_items(ctx, body)
-        if prior:
-            body = {**body, "input": prior + own_input, "previous_response_id": None}
+        if prior:  # the conversation travels whole: a native provider must not look the id up again
+            body = {**{key: value for key, value in body.items() if key != "previous_response_id"},
+                    "input": prior + own_input}
         result = self.inference.chat(ctx, body, "responses", client_headers)
         if ctx.upstream_format == "responses" or body.get("store") is False or ctx.cached:
             return result  # the provider keeps its own state, or none is wanted

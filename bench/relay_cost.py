@@ -24,6 +24,7 @@ from app.translate import FORMATS  # noqa: E402
 CLIENT_MODEL = "my-alias"  # what the client asked for; the upstream answers with its own name
 UPSTREAM_MODEL = "gpt-4o-mini-2024-07-18"
 CLAUDE_MODEL = "claude-3-5-haiku-20241022"
+REQUEST = {"model": CLIENT_MODEL, "input": "hi"}  # the client's body, which Responses events repeat
 
 
 def _data(payload: dict) -> bytes:
@@ -68,13 +69,49 @@ def anthropic_stream(chunks: int) -> list[bytes]:
     return events
 
 
+def responses_stream(chunks: int) -> list[bytes]:
+    """The Responses API's shape: named events, each numbered; the response object (model, at the
+    end usage) in created, in_progress and completed."""
+    numbers = itertools.count()
+
+    def event(name, payload):
+        return b"event: " + name.encode() + b"\n" + _data({"type": name, "sequence_number": next(numbers), **payload})
+
+    response = {"id": "resp_68af4030592c81938ec0a5fbab4a3e9f05438e46b5f69a3b", "object": "response",
+                "created_at": 1756315696, "status": "in_progress", "background": False, "error": None,
+                "incomplete_details": None, "instructions": None, "max_output_tokens": None, "model": UPSTREAM_MODEL,
+                "output": [], "parallel_tool_calls": True, "previous_response_id": None,
+                "reasoning": {"effort": None, "summary": None}, "store": False, "temperature": 1.0,
+                "text": {"format": {"type": "text"}, "verbosity": "medium"}, "tool_choice": "auto", "tools": [],
+                "top_p": 1.0, "truncation": "disabled", "usage": None, "metadata": {}}
+    where = {"item_id": "msg_68af40337e7c8193ac2a1d6b2f1f5a8e05438e46b5f69a3b", "output_index": 0}
+    text = "".join(f" word{i}" for i in range(chunks))
+    part = {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
+    item = {"id": where["item_id"], "type": "message", "status": "completed", "role": "assistant", "content": [part]}
+    events = [event("response.created", {"response": response}),
+              event("response.in_progress", {"response": response}),
+              event("response.output_item.added", {"output_index": 0, "item": {**item, "status": "in_progress",
+                                                                              "content": []}}),
+              event("response.content_part.added", {**where, "content_index": 0, "part": {**part, "text": ""}})]
+    events += [event("response.output_text.delta", {**where, "content_index": 0, "delta": f" word{i}",
+                                                    "logprobs": [], "obfuscation": "K1vE"}) for i in range(chunks)]
+    usage = {"input_tokens": 17, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": chunks,
+             "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 17 + chunks}
+    events += [event("response.output_text.done", {**where, "content_index": 0, "text": text, "logprobs": []}),
+               event("response.content_part.done", {**where, "content_index": 0, "part": part}),
+               event("response.output_item.done", {"output_index": 0, "item": item}),
+               event("response.completed", {"response": {**response, "status": "completed", "output": [item],
+                                                         "usage": usage}})]
+    return events
+
+
 def per_event_us(pair: tuple, events: list[bytes], rounds: int) -> float:
     client, provider = pair
     best = float("inf")
     for _ in range(rounds):
         started = time.perf_counter()
         for _ in range(20):
-            relay = open_relay(client, provider, CLIENT_MODEL, False)
+            relay = open_relay(client, provider, CLIENT_MODEL, False, REQUEST)
             for event in events:
                 relay.feed(event)
             relay.finish()
@@ -87,7 +124,8 @@ def main(argv=None) -> None:
     parser.add_argument("--chunks", type=int, default=100, help="content pieces per stream (default 100)")
     parser.add_argument("--rounds", type=int, default=7, help="rounds; the best one is reported (default 7)")
     args = parser.parse_args(argv)
-    streams = {"openai": openai_stream(args.chunks), "anthropic": anthropic_stream(args.chunks)}
+    streams = {"openai": openai_stream(args.chunks), "anthropic": anthropic_stream(args.chunks),
+               "responses": responses_stream(args.chunks)}
     print("| relay (client ← provider) | µs per event |\n|---|---|")
     for client, provider in itertools.product(FORMATS, FORMATS):
         us = per_event_us((client, provider), streams[provider], args.rounds)
