@@ -71,7 +71,8 @@ class GatewayArm(Arm):
         self.service: Service | None = None
 
     def url(self, request):
-        return f"http://127.0.0.1:{self.port}{self.paths[request.surface.name]}"
+        path = self.paths.get(request.surface.name)
+        return None if path is None else f"http://127.0.0.1:{self.port}{path}"
 
     def command(self, config: Path) -> list[str]:
         raise NotImplementedError
@@ -99,7 +100,11 @@ class GatewayArm(Arm):
 
 class CortexArm(GatewayArm):
     name = "cortex"
-    paths = {"openai": "/v1/chat/completions", "anthropic": "/anthropic/v1/messages"}
+    paths = {"openai": "/v1/chat/completions", "anthropic": "/anthropic/v1/messages", "responses": "/v1/responses"}
+    # An upstream of the Responses format is an OpenAI-type provider serving it (passed through);
+    # the OpenAI-format mocks serve chat only (a Responses request to them is translated).
+    PROVIDERS = {"openai": {"type": "openai", "responses_api": "translate"}, "anthropic": {"type": "anthropic"},
+                 "responses": {"type": "openai", "responses_api": "native"}}
 
     def config(self, workdir):
         return {
@@ -107,7 +112,7 @@ class CortexArm(GatewayArm):
             "storage": {"database_url": f"sqlite:///{workdir / 'cortex-bench.db'}"},
             "api_keys": [{"name": "bench", "key": wire.API_KEY, "permissions": ["inference"]}],  # no rate limit
             "providers": [
-                {"name": f"bench-{model}", "type": upstream.format.name, "base_url": upstream.base_url,
+                {"name": f"bench-{model}", **self.PROVIDERS[upstream.format.name], "base_url": upstream.base_url,
                  "api_keys": [UPSTREAM_KEY], "timeout_secs": 60, "models": [{"id": model}]}
                 for model, upstream in self.models.items()
             ],
@@ -129,11 +134,11 @@ class LiteLLMArm(GatewayArm):
 
     def config(self, workdir):
         return {
-            "model_list": [
+            "model_list": [  # LiteLLM is measured on the chat surfaces only
                 {"model_name": model,
                  "litellm_params": {"model": f"{upstream.format.name}/{model}", "api_base": upstream.base_url,
                                     "api_key": UPSTREAM_KEY}}
-                for model, upstream in self.models.items()
+                for model, upstream in self.models.items() if upstream.format is not wire.RESPONSES
             ],
             "general_settings": {"master_key": wire.API_KEY},
             "litellm_settings": {"telemetry": False, "drop_params": True},

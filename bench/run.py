@@ -29,12 +29,15 @@ from load import Request, StreamHolder, Wrk, WrkSummary, percentile, time_stream
 from processes import Pinning
 from report import markdown
 from results import BASELINE, LoadRow, MemoryRow, Results, SlowStreamsRow, StreamRow
-from upstream import FORMATS, Pace, Upstreams
+from upstream import Pace, Upstreams
 
 BENCH = Path(__file__).resolve().parent
-# (client surface, upstream format): per upstream, the pass-through first, then the translation into it.
-PAIRS = tuple((surface, upstream) for upstream in FORMATS
-              for surface in (upstream, *(other for other in FORMATS if other is not upstream)))
+CHAT_FORMATS = (wire.OPENAI, wire.ANTHROPIC)
+# (client surface, upstream format): per upstream, the pass-through first, then the translation into it;
+# then the Responses API passed through, and translated to each chat format.
+PAIRS = tuple((surface, upstream) for upstream in CHAT_FORMATS
+              for surface in (upstream, *(other for other in CHAT_FORMATS if other is not upstream))) \
+    + ((wire.RESPONSES, wire.RESPONSES), (wire.RESPONSES, wire.OPENAI), (wire.RESPONSES, wire.ANTHROPIC))
 PLAIN = Request(wire.OPENAI, wire.OPENAI, "json", stream=False)
 SOAK_CHECKPOINT = 100_000  # the soak's first RSS reading
 RAMP_LIMIT_S = 30   # to open the slow streams; a slower gateway is reported with fewer held
@@ -67,7 +70,9 @@ class Plan:
         # The plain request, and the streamed relays besides the OpenAI pass-through (timed in the paced streams).
         kinds = (PLAIN, Request(wire.ANTHROPIC, wire.OPENAI, "sse", stream=True),
                  Request(wire.ANTHROPIC, wire.ANTHROPIC, "sse", stream=True),
-                 Request(wire.OPENAI, wire.ANTHROPIC, "sse", stream=True))
+                 Request(wire.OPENAI, wire.ANTHROPIC, "sse", stream=True),
+                 Request(wire.RESPONSES, wire.RESPONSES, "sse", stream=True),
+                 Request(wire.RESPONSES, wire.ANTHROPIC, "sse", stream=True))
         return cls(1, (1, 32, 128), kinds, Pace(0, 5, 5), Pace(100, 1000, 40, stamped=True), slow_streams=20,
                    slow_seconds=1,
                    soak_requests=1000, stream_max=20)

@@ -21,7 +21,7 @@ from processes import Service, free_port
 
 BENCH = Path(__file__).resolve().parent
 SSE_CHUNKS = 8  # content chunks of the canned (unpaced) stream
-FORMATS = (wire.OPENAI, wire.ANTHROPIC)  # the provider formats every upstream answers in
+FORMATS = (wire.OPENAI, wire.ANTHROPIC, wire.RESPONSES)  # the provider formats every upstream answers in
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,56 @@ def message_events(chunks: int) -> list[bytes]:
     return events
 
 
+# The response object as it opens and closes a stream, trimmed of the request's echoed settings
+# (instructions, tools, text...): nginx takes a canned answer of at most 4 KB.
+_RESPONSE = {"id": "resp_bench", "object": "response", "created_at": 1700000000,
+             "error": None, "incomplete_details": None, "model": MODEL, "metadata": {}}
+_MESSAGE_ID = "msg_bench"
+
+
+def _response(status: str, text: str | None, output_tokens: int) -> dict:
+    output = [] if text is None else [{"id": _MESSAGE_ID, "type": "message", "status": "completed",
+                                       "role": "assistant", "content": [{"type": "output_text", "annotations": [],
+                                                                         "logprobs": [], "text": text}]}]
+    usage = None if text is None else {"input_tokens": 17, "input_tokens_details": {"cached_tokens": 0},
+                                       "output_tokens": output_tokens, "output_tokens_details": {"reasoning_tokens": 0},
+                                       "total_tokens": 17 + output_tokens}
+    return {**_RESPONSE, "status": status, "output": output, "usage": usage}
+
+
+def response() -> bytes:
+    """A realistic non-streamed Responses API `response`."""
+    return _json(_response("completed", "The capital of France is Paris.", 8))
+
+
+def response_events(chunks: int) -> list[bytes]:
+    """The named events of one streamed response with `chunks` text deltas, grouped per write as
+    the API sends them: the first write up to the first delta, the last from the final delta on
+    (`output_text.done`, `content_part.done`, `output_item.done`, `response.completed`)."""
+    number = iter(range(chunks + 8))
+
+    def event(kind: str, **fields) -> bytes:
+        return _event({"type": kind, "sequence_number": next(number), **fields})
+
+    where = {"item_id": _MESSAGE_ID, "output_index": 0, "content_index": 0}
+    text = "".join(token(i) for i in range(chunks))
+    part = {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
+    start = _response("in_progress", None, 0)
+    deltas = [event("response.output_text.delta", **where, delta=token(i), logprobs=[]) for i in range(chunks)]
+    deltas[0] = b"".join([
+        event("response.created", response=start), event("response.in_progress", response=start),
+        event("response.output_item.added", output_index=0,
+              item={"id": _MESSAGE_ID, "type": "message", "status": "in_progress", "role": "assistant", "content": []}),
+        event("response.content_part.added", **where, part={**part, "text": ""}), deltas[0]])
+    done = _response("completed", text, chunks)
+    deltas[-1] += b"".join([
+        event("response.output_text.done", **where, text=text, logprobs=[]),
+        event("response.content_part.done", **where, part=part),
+        event("response.output_item.done", output_index=0, item=done["output"][0]),
+        event("response.completed", response=done)])
+    return deltas
+
+
 @dataclass(frozen=True)
 class Surface:
     """A wire format: the API a client speaks to a gateway, and the one a provider answers in.
@@ -135,9 +185,16 @@ class Surface:
         return {"Content-Type": "application/json", "Authorization": f"Bearer {API_KEY}", **self.headers}
 
 
+class ResponsesSurface(Surface):
+    def body(self, model: str, stream: bool) -> bytes:
+        return _json({"model": model, "input": PROMPT, "max_output_tokens": 64, "stream": stream, "store": False})
+
+
 OPENAI = Surface("openai", "/v1/chat/completions", "/v1", "mock-")
 ANTHROPIC = Surface("anthropic", "/v1/messages", "", "mock-anthropic-",
                     {"x-api-key": API_KEY, "anthropic-version": "2023-06-01"})
-SURFACES = {s.name: s for s in (OPENAI, ANTHROPIC)}
+RESPONSES = ResponsesSurface("responses", "/v1/responses", "/v1", "mock-responses-")
+SURFACES = {s.name: s for s in (OPENAI, ANTHROPIC, RESPONSES)}
 # The canned answers of each format: non-streamed body, streamed events (per write) by chunk count.
-ANSWERS = {OPENAI.name: (completion, stream_events), ANTHROPIC.name: (message, message_events)}
+ANSWERS = {OPENAI.name: (completion, stream_events), ANTHROPIC.name: (message, message_events),
+           RESPONSES.name: (response, response_events)}
