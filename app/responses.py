@@ -79,6 +79,14 @@ class ResponseStore:
         return row
 
     def put(self, principal, response: dict, conversation: list, own_input: list) -> None:
+        """Store a response; a store outage is logged, not raised: the client still gets the answer
+        it paid for, only chaining to it will fail."""
+        try:
+            self._put(principal, response, conversation, own_input)
+        except STORE_ERRORS as exc:
+            log.warning("could not store response %s: %s", response.get("id"), type(exc).__name__)
+
+    def _put(self, principal, response: dict, conversation: list, own_input: list) -> None:
         now = time.time()
         row = {"id": response["id"], "api_key_name": principal.name, "created_at": now,
                "expires_at": now + self._retention_secs, "conversation": orjson.dumps(conversation).decode(),

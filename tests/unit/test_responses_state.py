@@ -82,3 +82,11 @@ def test_expired_responses_are_not_served(store):
 def test_retention_is_configurable():
     assert config().storage.responses_retention_days == 30
     assert config(responses_retention_days=7).storage.responses_retention_days == 7
+
+
+def test_a_store_outage_does_not_fail_the_answer(store, caplog):
+    responses = ResponseStore(store, retention_days=1)
+    store.database.close()
+    store.database.init(":memory:/no/such/dir/cortex.db")  # every statement now fails
+    responses.put(Key("alice"), {"id": "resp_3", "output": []}, [], [])
+    assert "could not store response resp_3" in caplog.text
