@@ -11,9 +11,11 @@ import requests
 from pydantic import BaseModel
 
 from tests.cortex_server import ADMIN_KEY, INFERENCE_KEY, base_config
+from tests.mocks import Fail
 
 NATIVE, CHAT_ONLY, ANTHROPIC = "gpt-4o", "chat-only-model", "claude-3-5-sonnet-20241022"
 RESPONSES_ONLY = "gpt-5-codex"  # a model entry with `api: responses`
+FALLBACK = "resp-fallback"  # a virtual model: the native provider, then the Anthropic one
 UPSTREAM_PATHS = {NATIVE: "/v1/responses", CHAT_ONLY: "/v1/chat/completions", ANTHROPIC: "/v1/messages"}
 MODELS = pytest.mark.parametrize("model", [NATIVE, CHAT_ONLY, ANTHROPIC])
 TRANSLATED = pytest.mark.parametrize("model", [CHAT_ONLY, ANTHROPIC])
@@ -27,6 +29,8 @@ def responses_config(mock_url, db_path):
     native["models"].append({"id": RESPONSES_ONLY, "api": "responses"})
     config["providers"].append({"name": "chatonly", "type": "custom", "base_url": f"{mock_url}/v1",
                                 "api_keys": ["sk-mock-chat-only-4"], "models": [{"id": CHAT_ONLY}]})
+    config["virtual_models"] = [{"name": FALLBACK, "strategy": "fallback", "candidates": [
+        {"provider": "mockai", "model": NATIVE}, {"provider": "mockanthropic", "model": ANTHROPIC}]}]
     return config
 
 
@@ -208,6 +212,16 @@ def test_input_tokens_and_compact(cortex, mock):
     assert compacted.status_code == 200, compacted.text
     output = compacted.json()["output"]
     assert output[0]["role"] == "user" and output[-1]["role"] == "assistant"
+
+
+def test_failover_from_a_native_provider_to_a_translated_one(cortex, mock):
+    mock.script("/v1/responses", Fail(503, "overloaded"))
+    raw = cortex.openai().responses.with_raw_response.create(model=FALLBACK, input="still there?")
+    assert raw.parse().output_text == "echo: still there?"
+    assert raw.headers["x-cortex-provider"] == "mockanthropic"
+    created = cortex.openai().responses.create(model=FALLBACK, input="and now?")
+    assert created.output_text == "echo: and now?"  # the native provider again, passed through
+    assert created.id.startswith("resp_mock")
 
 
 def test_usage_record_for_responses(cortex):
