@@ -341,6 +341,8 @@ def test_anthropic_stream_to_responses_events():
     assert final["output"][2]["arguments"] == '{"location":"Paris"}'
     assert final["output"][3]["input"] == "*** p"
     assert [item["output_index"] for item in out if item["type"] == "response.output_item.done"] == [0, 1, 2, 3]
+    added = [event["item"] for event in out if event["type"] == "response.output_item.added"]
+    assert added[2]["arguments"] == "" and added[3]["input"] == ""  # the deltas follow, from empty
     assert final["usage"]["output_tokens"] == 9
 
 

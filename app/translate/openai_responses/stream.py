@@ -211,7 +211,10 @@ class StreamFromHub:
         if kind == "text":
             return message_output(item.item_id, [text_part(item.block["text"])] if status == "completed" else [],
                                   status)
-        return tool_call_output(item.block, item.item_id, self._custom_tools, status)
+        output = tool_call_output(item.block, item.item_id, self._custom_tools, status)
+        if status != "completed":  # as the API: the arguments (or input) follow as deltas, from empty
+            output["input" if output["type"] == "custom_tool_call" else "arguments"] = ""
+        return output
 
 
 class StreamToHub:
