@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import yaml
@@ -19,6 +20,9 @@ ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 # `[${KEY}]` (as DESIGN.md writes it) is not valid YAML: in a flow sequence `{` opens a
 # mapping. References that start a flow item are quoted before a second parse.
 FLOW_ITEM_REFERENCE = re.compile(r"([\[,]\s*)(\$\{[^}\n]*\})")
+
+GLOB_CHARS = "*?["
+
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message names the key path."""
@@ -75,6 +79,11 @@ class ModelConfig:
     cache_write_cost_per_mtok: float | None
     created_at: str
 
+    @property
+    def is_pattern(self) -> bool:
+        """`claude-*`, `o[0-9]*`: an entry that matches (and prices) every id of that shape."""
+        return any(char in self.id for char in GLOB_CHARS)
+
 
 @dataclass(frozen=True)
 class ProviderConfig:
@@ -91,9 +100,14 @@ class ProviderConfig:
     connect_timeout_secs: float
     default_model: str
     models: tuple
+    discover_models: bool = False
 
     def model(self, model_id: str) -> ModelConfig | None:
-        return next((m for m in self.models if m.id == model_id), None)
+        """The entry of `model_id`: its own, else the first pattern that matches it."""
+        exact = next((m for m in self.models if m.id == model_id), None)
+        if exact is not None:
+            return exact
+        return next((m for m in self.models if m.is_pattern and fnmatchcase(model_id, m.id)), None)
 
 
 @dataclass(frozen=True)
@@ -206,8 +220,8 @@ def _provider(data: dict, raw: dict, index: int, environ) -> ProviderConfig:
         if oauth else None,
         api_version=data["api_version"], headers=dict(data["headers"]), timeout_secs=data["timeout_secs"],
         connect_timeout_secs=data["connect_timeout_secs"],
-        default_model=data["default_model"] or next((m.id for m in models if m.enabled), ""),
-        models=models,
+        default_model=data["default_model"] or next((m.id for m in models if m.enabled and not m.is_pattern), ""),
+        models=models, discover_models=data["discover_models"],
     )
 
 

@@ -49,6 +49,7 @@ class Cortex:
         self.oauth = OAuthService(config, self.store, self.settings, self.counters)
         self.adapters = build_adapters(config, self.oauth)
         self.catalog = ProviderCatalog(config, self.adapters, self.oauth)
+        self.catalog.start_discovery(self.router)
         self.usage = usage_writer(self.store, float(os.environ.get("CORTEX_USAGE_FLUSH_SECS", FLUSH_INTERVAL_SECS)))
         self.cache = RedisResponseCache(self.redis) if self.redis is not None else ResponseCache(self.store)
         self.usage_queries = UsageQueries(self.store)
@@ -63,6 +64,7 @@ class Cortex:
     def close(self):
         """Flush queued usage and cache writes, release connections; gunicorn's worker_exit calls this."""
         self.oauth.close()
+        self.catalog.close()
         self.usage.close()
         self.cache.close()
         for adapter in self.adapters.values():

@@ -14,9 +14,10 @@ import orjson
 
 from app.auth import model_allowed, provider_allowed
 from app.cache import cache_key
-from app.errors import ClientDisconnected, CortexError, InvalidRequest, PermissionDenied, UpstreamError, scrub
+from app.errors import (ClientDisconnected, CortexError, InvalidRequest, ModelNotFound, PermissionDenied,
+                        UpstreamError, scrub)
 from app.relay import open_relay
-from app.routing import Resolution, Route
+from app.routing import ListedModel, Resolution, Route
 from app.shaping import chat_call, client_chat_reply, client_wants_usage, reply_usage
 from app.providers import UpstreamCall
 from app.translate import Usage, estimate_input_tokens
@@ -149,8 +150,25 @@ class InferenceService:
                             headers=client_headers)
         return adapter.send(call).body
 
+    def model(self, principal, model_id: str):
+        """The ListedModel of one name this key may use (models.retrieve); 404 otherwise, as the
+        APIs answer for a model the caller cannot see."""
+        resolution = self.router.resolve(model_id)
+        try:
+            route = self._routes_for(principal, resolution)[0]
+        except (PermissionDenied, InvalidRequest):
+            raise ModelNotFound(f"The model '{model_id}' does not exist or is not configured", param="model") from None
+        listed = next((m for m in self.router.listed_models() if m.id == model_id), None)
+        if listed is not None:
+            return listed
+        entry = route.provider.model(route.model)
+        display = entry.display_name if entry is not None and not entry.is_pattern else model_id
+        return ListedModel(model_id, display, entry.created_at if entry is not None and not entry.is_pattern else "")
+
     def allowed_routes(self, ctx: CallContext, resolution: Resolution) -> tuple:
-        principal = ctx.principal
+        return self._routes_for(ctx.principal, resolution)
+
+    def _routes_for(self, principal, resolution: Resolution) -> tuple:
         routes = tuple(r for r in resolution.routes
                        if provider_allowed(principal, r.provider.name)
                        and model_allowed(principal, resolution.requested, r.model))

@@ -46,6 +46,8 @@ SUMMARIES = {
     "anthropic.messages": "Create a message (Anthropic format), streamed or not",
     "anthropic.count_tokens": "Count the input tokens of a message",
     "anthropic.list_models": "List the models this key may use (Anthropic format)",
+    "openai.retrieve_model": "Show one model this key may use (OpenAI format)",
+    "anthropic.retrieve_model": "Show one model this key may use (Anthropic format)",
     "admin.inflight": "List the inference requests in flight on this instance",
     "admin.providers_health": "Circuit state of each provider, as the answering worker sees it",
     "config.show": "Show a runtime configuration section",

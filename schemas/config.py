@@ -136,6 +136,7 @@ class ProviderSchema(StrictSchema):
     connect_timeout_secs = fields.Float(load_default=10, validate=validate.Range(min=0, min_inclusive=False))
     default_model = fields.String(load_default="")
     models = fields.List(fields.Nested(ModelSchema), load_default=list)
+    discover_models = StrictBoolean(load_default=False)  # list the provider's own models (app.catalog)
 
 
 class CandidateSchema(StrictSchema):
