@@ -4,6 +4,7 @@
 (schemas/config.py) and any problem stops start-up with the key path that is wrong.
 """
 import hashlib
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 FLOW_ITEM_REFERENCE = re.compile(r"([\[,]\s*)(\$\{[^}\n]*\})")
 
 GLOB_CHARS = "*?["
+DEVELOPMENT_KEY = "cortex-dev-key-001"  # the README's key: anyone can read it
+DEVELOPMENT_KEY_DIGEST = hashlib.sha256(DEVELOPMENT_KEY.encode()).digest()
 
 
 class ConfigError(Exception):
@@ -282,6 +285,28 @@ def parse_config(raw: dict, path: Path, environ=os.environ) -> CortexConfig:
         rate_limit_storage_uri=data["rate_limits"]["storage_uri"],
         secrets=tuple(s for s in secrets if len(s) >= 8),
     )
+
+
+def _loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name or 0.0.0.0 / :: reach other machines
+
+
+def exposed_development_key(config: CortexConfig) -> str | None:
+    """Why start-up must stop: the documented development key on an address others can reach."""
+    if _loopback_host(config.server.host):
+        return None
+    exposed = [key.name for key in config.api_keys if key.key_digest == DEVELOPMENT_KEY_DIGEST]
+    if not exposed:
+        return None
+    return (f"server.host is {config.server.host}, reachable from other machines, and API key "
+            f"'{exposed[0]}' is the documented development key {DEVELOPMENT_KEY}: set CORTEX_ADMIN_KEY to a "
+            f"secret of your own (e.g. `export CORTEX_ADMIN_KEY=$(openssl rand -hex 24)`), or bind 127.0.0.1 "
+            "(server.host or CORTEX_HOST)")
 
 
 def config_path(explicit: str | os.PathLike | None = None) -> Path:
