@@ -23,6 +23,7 @@ ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 FLOW_ITEM_REFERENCE = re.compile(r"([\[,]\s*)(\$\{[^}\n]*\})")
 
 GLOB_CHARS = "*?["
+BUDGET_ANCHOR = 345_600.0  # 1970-01-05T00:00:00Z, a Monday: hours, days and weeks start on time
 DEVELOPMENT_KEY = "cortex-dev-key-001"  # the README's key: anyone can read it
 DEVELOPMENT_KEY_DIGEST = hashlib.sha256(DEVELOPMENT_KEY.encode()).digest()
 
@@ -55,6 +56,16 @@ class ApiKeyConfig:
     rate_limit: str
     allowed_models: tuple
     allowed_providers: tuple
+    id: str = ""                       # config keys: "config:<name>"; runtime keys: "key_<hex>"
+    max_budget_usd: float | None = None  # refused once the spend of the current window reaches it
+    soft_budget_usd: float | None = None  # logged and counted in /metrics when crossed
+    budget_duration: str = ""          # "" = one budget for the key's life (app.budgets.window)
+    budget_anchor: float = BUDGET_ANCHOR  # fixed-length windows are counted from here
+    expires_at: float | None = None    # unix seconds
+    disabled: bool = False
+    metadata: dict = field(default_factory=dict, compare=False)
+    source: str = "config"             # "config" (cortex.yaml, read-only) or "api" (/api/keys)
+    created_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -234,7 +245,9 @@ def _api_key(data: dict) -> ApiKeyConfig:
     return ApiKeyConfig(
         name=data["name"], key_digest=digest, permissions=frozenset(data["permissions"]),
         rate_limit=data["rate_limit"], allowed_models=tuple(data["allowed_models"]),
-        allowed_providers=tuple(data["allowed_providers"]),
+        allowed_providers=tuple(data["allowed_providers"]), id=f"config:{data['name']}",
+        max_budget_usd=data["max_budget_usd"], soft_budget_usd=data["soft_budget_usd"],
+        budget_duration=data["budget_duration"],
     )
 
 

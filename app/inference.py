@@ -108,7 +108,8 @@ def route_headers(route: Route, cache_key: str | None = None, dropped: list | No
 
 
 class InferenceService:
-    def __init__(self, router, adapters, settings, usage_writer, cache, metrics, health, *, secrets: tuple = ()):
+    def __init__(self, router, adapters, settings, usage_writer, cache, metrics, health, budgets, *,
+                 secrets: tuple = ()):
         self.secrets = secrets  # scrubbed from provider messages relayed mid-stream
         self.router = router
         self.adapters = adapters
@@ -117,6 +118,7 @@ class InferenceService:
         self.cache = cache
         self.metrics = metrics
         self.health = health
+        self.budgets = budgets
 
     def record(self, ctx: CallContext) -> None:
         if not ctx.recorded:
@@ -126,6 +128,8 @@ class InferenceService:
             fields = ctx.usage_fields()
             self.usage_writer.add(fields)
             self.metrics.observe(ctx, fields)
+            if ctx.principal is not None:
+                self.budgets.charge(ctx.principal, fields["cost_usd"])
 
     def finish(self, ctx: CallContext) -> None:
         """Called when the response is closed: records the call if the body never did."""
