@@ -71,6 +71,7 @@ class Cortex:
         """Flush queued usage and cache writes, release connections; gunicorn's worker_exit calls this."""
         self.oauth.close()
         self.catalog.close()
+        self.runtime_keys.close()
         self.usage.close()
         self.cache.close()
         for adapter in self.adapters.values():

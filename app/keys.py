@@ -4,13 +4,16 @@ Only a key's sha256 is stored. A write bumps a version counter shared by the ins
 workers (in Redis with `redis_url`, by every instance's); each worker checks it at most
 every `RECHECK_SECS` on a request and then reloads the keys (off the gevent hub), so a new
 or revoked key takes effect everywhere within a second without a store read per request
-(the same mechanism as app.settings).
+(the same mechanism as app.settings). The CLI (`flask cortex keys`) runs in a process of
+its own, outside the instance's shared memory: each worker also looks at the table's
+fingerprint every `STORE_POLL_SECS`, in the background.
 """
 import hashlib
 import logging
 import secrets
 import time
 
+import gevent
 import orjson
 import peewee
 
@@ -22,6 +25,7 @@ from app.usage import STORE_ERRORS, off_hub
 log = logging.getLogger("cortex.keys")
 
 RECHECK_SECS = 0.25
+STORE_POLL_SECS = 1.0
 VERSION_KEY = "keys-version"
 SECRET_PREFIX = "sk-cortex-"
 SHOWN_PREFIX_CHARS = len(SECRET_PREFIX) + 4
@@ -62,8 +66,10 @@ class RuntimeKeys:
         self._by_digest = {}
         self._by_id = {}
         self._version = None
+        self._fingerprint = None
         self._checked_at = 0.0
         self._load(self._counters.get(VERSION_KEY)[0])
+        self._watcher = gevent.spawn(self._watch_store)  # the app is built in the worker (no preload)
 
     # Reading ---------------------------------------------------------------------------------
     def by_digest(self, digest: bytes) -> ApiKeyConfig | None:
@@ -83,12 +89,34 @@ class RuntimeKeys:
         try:
             with self._store.database.connection_context():
                 keys = [_principal(row) for row in ApiKeyRecord.select()]
+                fingerprint = self._read_fingerprint()
         except STORE_ERRORS as exc:
             log.warning("could not reload API keys: %s", type(exc).__name__)  # the next check retries
             return
         self._by_digest = {key.key_digest: key for key in keys}
         self._by_id = {key.id: key for key in keys}
-        self._version = version
+        self._version, self._fingerprint = version, fingerprint
+
+    @staticmethod
+    def _read_fingerprint() -> tuple:
+        """Changes with every create (a row), update (updated_at) and revoke (the count)."""
+        return ApiKeyRecord.select(peewee.fn.COUNT(ApiKeyRecord.id), peewee.fn.MAX(ApiKeyRecord.updated_at)).tuples()[0]
+
+    def _stored_fingerprint(self) -> tuple:
+        with self._store.database.connection_context():
+            return self._read_fingerprint()
+
+    def _watch_store(self) -> None:
+        while True:
+            gevent.sleep(STORE_POLL_SECS)
+            try:
+                if off_hub(self._stored_fingerprint) != self._fingerprint:
+                    off_hub(self._load, self._version)
+            except STORE_ERRORS as exc:
+                log.warning("could not check API keys: %s", type(exc).__name__)
+
+    def close(self) -> None:
+        self._watcher.kill(block=False)
 
     def all(self) -> list[ApiKeyConfig]:
         self._load(self._counters.get(VERSION_KEY)[0])  # an admin read: the store, not this worker's copy

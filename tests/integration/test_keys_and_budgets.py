@@ -3,6 +3,9 @@
 Time is the file named by CORTEX_TEST_CLOCK_FILE (app.clock): the tests move it across a
 budget boundary instead of sleeping.
 """
+import os
+import subprocess
+import sys
 import threading
 import time
 from datetime import datetime, timezone
@@ -10,7 +13,7 @@ from datetime import datetime, timezone
 import pytest
 import requests
 
-from tests.cortex_server import ADMIN_KEY, INFERENCE_KEY, base_config
+from tests.cortex_server import ADMIN_KEY, INFERENCE_KEY, REPO
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}", "Connection": "close"}
 START = datetime(2026, 1, 31, 22, 0, tzinfo=timezone.utc).timestamp()
@@ -250,3 +253,26 @@ def test_a_soft_budget_logs_and_counts_once(server):
     metrics = requests.get(server.url + "/metrics", headers=ADMIN).text
     assert 'cortex_soft_budget_exceeded_total{api_key="soft"} 1.0' in metrics
     assert server.log().count("API key soft passed its soft budget") == 1
+
+
+def cli(server, *args) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CORTEX_CONFIG": str(server.config_path), "CORTEX_PORT": str(server.port)}
+    env.pop("CORTEX_SHM_DIR", None)
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "cortex", "keys", *args], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_cli_create_list_revoke(server):
+    created = cli(server, "create", "from-cli", "--budget", "5", "--duration", "month", "--model", "gpt-*")
+    assert created.returncode == 0, created.stderr
+    key_id, plaintext = created.stdout.split()[1], created.stdout.strip().splitlines()[-1]
+    assert plaintext.startswith("sk-cortex-")
+    time.sleep(1.5)  # the workers see another process's write on their next look at the store
+    assert chat(server, plaintext).status_code == 200
+    listed = cli(server, "list")
+    assert "from-cli\tapi\tinference spent $" in listed.stdout and "admin\tconfig" in listed.stdout
+    assert cli(server, "revoke", key_id).returncode == 0
+    refused = cli(server, "revoke", "config:admin")
+    assert refused.returncode != 0 and "read-only" in refused.stderr
+    time.sleep(1.5)
+    assert chat(server, plaintext).status_code == 401
