@@ -82,7 +82,7 @@ class RuntimeKeys:
             version = self._counters.get(VERSION_KEY)[0]
             if version != self._version:
                 off_hub(self._load, version)
-                key = self._by_digest.get(digest)
+            key = self._by_digest.get(digest)  # another greenlet may have reloaded meanwhile
         return key
 
     def _load(self, version) -> None:
