@@ -28,7 +28,8 @@ USAGE_ONLY_KEY = "test-usage-only-key-0006"
 OAUTH_CLIENT = "security-client"
 OAUTH_CLIENT_SECRET = "oauth-client-secret-0005"
 PROVIDER_KEYS = ("sk-mock-openai-secret-1", "sk-ant-mock-secret-2", "azure-mock-secret-3")
-PATH_VALUES = {"provider": "claude-oauth", "name": "mockai", "section": "caching"}
+PATH_VALUES = {"provider": "claude-oauth", "name": "mockai", "section": "caching", "model_id": "gpt-4o",
+               "key_id": "config:admin"}
 HELLO = [{"role": "user", "content": "hello"}]
 
 
