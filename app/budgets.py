@@ -33,7 +33,7 @@ from peewee import fn
 from app.config import BUDGET_ANCHOR
 from app.db import UsageRecord
 from app.errors import BudgetExceeded, ServiceUnavailable
-from app.usage import STORE_ERRORS, off_hub
+from app.usage import STORE_ERRORS, off_hub_for
 
 log = logging.getLogger("cortex.budgets")
 
@@ -101,8 +101,8 @@ class Budgets:
         expiry = 0.0 if math.isinf(end) else end - now + EXPIRY_MARGIN_SECS
         try:
             if self._counters.incr("seeded:" + name, 1, expiry) == 1:
-                recorded = off_hub(self._recorded_spend, principal.name, max(start, principal.created_at or 0.0),
-                                   min(end, time.time()))
+                recorded = off_hub_for(self._store, self._recorded_spend, principal.name,
+                                       max(start, principal.created_at or 0.0), min(end, time.time()))
                 if recorded:
                     self._counters.incr(name, to_nano(recorded), expiry)
             self._seeded.add(name)

@@ -20,7 +20,7 @@ import peewee
 from app.config import ApiKeyConfig
 from app.db import ApiKeyRecord
 from app.errors import Conflict, NotFound, PermissionDenied
-from app.usage import STORE_ERRORS, off_hub
+from app.usage import STORE_ERRORS, off_hub_for
 
 log = logging.getLogger("cortex.keys")
 
@@ -81,7 +81,7 @@ class RuntimeKeys:
             self._checked_at = now
             version = self._counters.get(VERSION_KEY)[0]
             if version != self._version:
-                off_hub(self._load, version)
+                off_hub_for(self._store, self._load, version)
             key = self._by_digest.get(digest)  # another greenlet may have reloaded meanwhile
         return key
 
@@ -110,8 +110,8 @@ class RuntimeKeys:
         while True:
             gevent.sleep(STORE_POLL_SECS)
             try:
-                if off_hub(self._stored_fingerprint) != self._fingerprint:
-                    off_hub(self._load, self._version)
+                if off_hub_for(self._store, self._stored_fingerprint) != self._fingerprint:
+                    off_hub_for(self._store, self._load, self._version)
             except STORE_ERRORS as exc:
                 log.warning("could not check API keys: %s", type(exc).__name__)
 
