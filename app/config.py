@@ -65,6 +65,7 @@ class ApiKeyConfig:
     disabled: bool = False
     metadata: dict = field(default_factory=dict, compare=False)
     source: str = "config"             # "config" (cortex.yaml, read-only) or "api" (/api/keys)
+    key_prefix: str = ""               # runtime keys: the plaintext's first characters, to recognise it by
     created_at: float | None = None
 
 

@@ -8,6 +8,7 @@ or revoked key takes effect everywhere within a second without a store read per 
 its own, outside the instance's shared memory: each worker also looks at the table's
 fingerprint every `STORE_POLL_SECS`, in the background.
 """
+import dataclasses
 import hashlib
 import logging
 import secrets
@@ -46,7 +47,7 @@ def _principal(row: ApiKeyRecord) -> ApiKeyConfig:
     for name in TUPLES:
         values[name] = tuple(values[name])
     return ApiKeyConfig(name=row.name, key_digest=bytes.fromhex(row.key_sha256), id=row.id, source="api",
-                        expires_at=row.expires_at, disabled=row.disabled, created_at=row.created_at, **values)
+                        key_prefix=row.key_prefix, expires_at=row.expires_at, disabled=row.disabled, created_at=row.created_at, **values)
 
 
 def _stored_settings(principal: ApiKeyConfig) -> str:
@@ -138,6 +139,7 @@ class RuntimeKeys:
         now = self._clock()
         principal = ApiKeyConfig(
             name=fields["name"], key_digest=digest_of(plaintext), id="key_" + secrets.token_hex(12), source="api",
+            key_prefix=plaintext[:SHOWN_PREFIX_CHARS],
             permissions=frozenset(fields["permissions"]), rate_limit=fields["rate_limit"],
             allowed_models=tuple(fields["allowed_models"]), allowed_providers=tuple(fields["allowed_providers"]),
             max_budget_usd=fields["max_budget_usd"], soft_budget_usd=fields["soft_budget_usd"],
@@ -146,7 +148,7 @@ class RuntimeKeys:
         try:
             with self._store.database.connection_context():
                 ApiKeyRecord.create(id=principal.id, name=principal.name, key_sha256=principal.key_digest.hex(),
-                                    key_prefix=plaintext[:SHOWN_PREFIX_CHARS], settings=_stored_settings(principal),
+                                    key_prefix=principal.key_prefix, settings=_stored_settings(principal),
                                     expires_at=principal.expires_at, disabled=principal.disabled,
                                     created_at=now, updated_at=now)
         except peewee.IntegrityError:
@@ -162,8 +164,7 @@ class RuntimeKeys:
         values["permissions"] = frozenset(values["permissions"])
         for name in TUPLES:
             values[name] = tuple(values[name])
-        updated = ApiKeyConfig(name=current.name, key_digest=current.key_digest, id=current.id, source="api",
-                               created_at=current.created_at, **values)
+        updated = dataclasses.replace(current, **values)
         with self._store.database.connection_context():
             ApiKeyRecord.update(settings=_stored_settings(updated), expires_at=updated.expires_at,
                                 disabled=updated.disabled, updated_at=time.time()).where(

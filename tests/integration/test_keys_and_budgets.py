@@ -101,7 +101,8 @@ def test_a_revoked_key_fails_on_both_workers(server):
 
 def test_the_plaintext_is_shown_once_and_only_a_hash_is_stored(server):
     created = create_key(server, name="shown-once")
-    assert "key" not in show(server, created["id"])
+    shown = show(server, created["id"])
+    assert "key" not in shown and created["key"].startswith(shown["key_prefix"]) and len(shown["key_prefix"]) == 14
     listed = requests.get(server.url + "/api/keys", headers=ADMIN).json()["data"]
     assert created["key"] not in str(listed)
     database = server.config["storage"]["database_url"][len("sqlite:///"):]
