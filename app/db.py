@@ -123,6 +123,23 @@ class DeviceAuthorization(BaseModel):
         table_name = "oauth_device_authorizations"
 
 
+class ApiKeyRecord(BaseModel):
+    """A client key created at run time (/api/keys); cortex.yaml's keys are not stored."""
+
+    id = peewee.CharField(max_length=40, primary_key=True)  # key_<hex>, public
+    name = peewee.CharField(max_length=200, unique=True)
+    key_sha256 = peewee.CharField(max_length=64, unique=True)  # the plaintext is never stored
+    key_prefix = peewee.CharField(max_length=16)  # the first characters, to recognise a key by
+    settings = peewee.TextField()  # JSON: permissions, allowed models/providers, limits, budget, metadata
+    expires_at = peewee.DoubleField(null=True)
+    disabled = peewee.BooleanField(default=False)
+    created_at = peewee.DoubleField()
+    updated_at = peewee.DoubleField()
+
+    class Meta:
+        table_name = "api_keys"
+
+
 class StoredResponse(BaseModel):
     """A `store: true` Responses API answer that Cortex translated (a native provider stores its own)."""
 
@@ -138,7 +155,8 @@ class StoredResponse(BaseModel):
         table_name = "stored_responses"
 
 
-MODELS = [UsageRecord, Setting, CachedResponse, OAuthToken, OAuthState, DeviceAuthorization, StoredResponse]
+MODELS = [UsageRecord, Setting, CachedResponse, OAuthToken, OAuthState, DeviceAuthorization, ApiKeyRecord,
+          StoredResponse]
 
 # PostgreSQL, per worker process. Two instances of two workers hold at most 64 connections,
 # under the server's default max_connections of 100.
@@ -182,6 +200,8 @@ class Store:
         self.database.bind(MODELS, bind_refs=False, bind_backrefs=False)
         self._wal_keeper = None
         sqlite = isinstance(self.database, peewee.SqliteDatabase)
+        # psycopg waits through gevent (psycogreen): PostgreSQL queries yield to the hub by themselves.
+        self.yields = not sqlite
         with self.database.connection_context(), self._schema_lock():
             if sqlite:
                 self.database.execute_sql("PRAGMA journal_mode=wal")

@@ -1,4 +1,5 @@
 """The Responses API's configuration (how each provider is reached) and its stored responses."""
+import logging
 import time
 from pathlib import Path
 
@@ -84,7 +85,8 @@ def test_retention_is_configurable():
     assert config(responses_retention_days=7).storage.responses_retention_days == 7
 
 
-def test_a_store_outage_does_not_fail_the_answer(store, caplog):
+def test_a_store_outage_does_not_fail_the_answer(store, caplog, monkeypatch):
+    monkeypatch.setattr(logging.getLogger("cortex"), "propagate", True)  # an app built earlier turned it off
     responses = ResponseStore(store, retention_days=1)
     store.database.close()
     store.database.init(":memory:/no/such/dir/cortex.db")  # every statement now fails
