@@ -29,7 +29,7 @@ OAUTH_CLIENT = "security-client"
 OAUTH_CLIENT_SECRET = "oauth-client-secret-0005"
 PROVIDER_KEYS = ("sk-mock-openai-secret-1", "sk-ant-mock-secret-2", "azure-mock-secret-3")
 PATH_VALUES = {"provider": "claude-oauth", "name": "mockai", "section": "caching", "model_id": "gpt-4o",
-               "key_id": "config:admin"}
+               "key_id": "config:admin", "response_id": "resp_unknown"}
 HELLO = [{"role": "user", "content": "hello"}]
 
 
