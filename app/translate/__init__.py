@@ -4,7 +4,7 @@ No I/O, no Flask, no logging: every function takes and returns plain JSON-shaped
 and the stream translators are state machines fed one parsed event at a time.
 
 Layout (the growth axes): ``hub`` says what the internal form is and why; one subpackage
-per format (``openai_chat``, ``anthropic``) with one module per direction of each kind
+per format (``openai_chat``, ``anthropic``, ``openai_responses``) with one module per direction of each kind
 (``request``, ``response``, ``stream``); ``formats`` registers them. Shared vocabularies:
 ``mappings`` (stop reasons, reasoning effort, ids, error types: one table each), ``usage``,
 ``content`` (content parts/blocks, tool calls), ``capabilities`` (what a target model

@@ -4,7 +4,8 @@ as thinking blocks, and Claude Code's replay of them reaches the model as the re
 issued (the mock refuses reasoning whose encrypted content it did not issue).
 """
 from tests.clients.conftest import RESPONSES_MODEL
-from tests.clients.test_claude_code import assert_task_done, notes, read_task, run_claude_code  # noqa: F401 (notes: a fixture)
+from tests.clients.test_claude_code import notes  # noqa: F401 - a fixture this test uses
+from tests.clients.test_claude_code import assert_task_done, read_task, run_claude_code
 from tests.mocks import responses_wire
 
 

@@ -45,7 +45,8 @@ def _text(content: object) -> str:
     if isinstance(content, str):
         return content
     return " ".join(str(part.get("text", "")) for part in content or []
-                    if isinstance(part, dict) and part.get("type") in ("input_text", "output_text") and part.get("text"))
+                    if isinstance(part, dict) and part.get("type") in ("input_text", "output_text")
+                    and part.get("text"))
 
 
 def _item_text(item: dict) -> str:
@@ -97,7 +98,8 @@ def _custom_tools(request: dict) -> set[str]:
 def _inputs(request: dict) -> list[dict]:
     """The user's messages and tool outputs: what the model answers."""
     return [item for item in input_items(request)
-            if (item.get("type", "message") == "message" and item.get("role") == "user") or item.get("type") in _TOOL_OUTPUTS]
+            if (item.get("type", "message") == "message" and item.get("role") == "user")
+            or item.get("type") in _TOOL_OUTPUTS]
 
 
 def decide(request: dict) -> Turn:

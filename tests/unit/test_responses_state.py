@@ -11,7 +11,8 @@ from app.responses import ResponseStore
 from app.shaping import upstream_format
 
 PROVIDERS = [
-    {"name": "oa", "type": "openai", "api_keys": ["sk-1"], "models": [{"id": "gpt-4o"}, {"id": "codex-x", "api": "responses"}]},
+    {"name": "oa", "type": "openai", "api_keys": ["sk-1"],
+     "models": [{"id": "gpt-4o"}, {"id": "codex-x", "api": "responses"}]},
     {"name": "oa-chat", "type": "openai", "api_keys": ["sk-2"], "responses_api": "translate", "models": [{"id": "m"}]},
     {"name": "vllm", "type": "custom", "base_url": "http://127.0.0.1:1/v1", "models": [{"id": "llama"}]},
     {"name": "vllm-native", "type": "custom", "base_url": "http://127.0.0.1:1/v1", "responses_api": "native",

@@ -412,7 +412,8 @@ def test_responses_stream_to_chat_chunks():
     reasoning = "".join(choice["delta"].get("reasoning_content") or "" for chunk in out
                         for choice in chunk.get("choices", []))
     assert reasoning == "think"
-    finish = [choice["finish_reason"] for chunk in out for choice in chunk.get("choices", []) if choice["finish_reason"]]
+    finish = [choice["finish_reason"] for chunk in out for choice in chunk.get("choices", [])
+              if choice["finish_reason"]]
     assert finish == ["tool_calls"] and out[-1]["usage"]["completion_tokens"] == 6
 
 

@@ -50,7 +50,6 @@ from ..content import (
     text_block,
     tool_input_from_arguments,
 )
-from ..mappings import REASONING_EFFORT_BUDGETS
 from ..openai_chat.request import (
     CUSTOM_TOOL_INPUT,
     _chat_tool_choice,

@@ -291,7 +291,8 @@ class StreamToHub:
         return self._stop((event.get("output_index"), event.get("content_index")))
 
     def _on_reasoning_summary_text_delta(self, event: dict) -> list[dict]:
-        return self._delta((event.get("output_index"), None), {"type": "thinking_delta", "thinking": event.get("delta", "")})
+        return self._delta((event.get("output_index"), None),
+                           {"type": "thinking_delta", "thinking": event.get("delta", "")})
 
     def _on_reasoning_summary_part_added(self, event: dict) -> list[dict]:
         if not event.get("summary_index"):
