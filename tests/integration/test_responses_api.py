@@ -12,9 +12,11 @@ from pydantic import BaseModel
 
 from tests.cortex_server import ADMIN_KEY, INFERENCE_KEY, base_config
 from tests.mocks import Fail
+from tests.mocks.anthropic_wire import REDACTED_THINKING_TRIGGER
 
 NATIVE, CHAT_ONLY, ANTHROPIC = "gpt-4o", "chat-only-model", "claude-3-5-sonnet-20241022"
 RESPONSES_ONLY = "gpt-5-codex"  # a model entry with `api: responses`
+CURRENT_CLAUDE = "claude-sonnet-4-5"  # thinks when asked
 FALLBACK = "resp-fallback"  # a virtual model: the native provider, then the Anthropic one
 UPSTREAM_PATHS = {NATIVE: "/v1/responses", CHAT_ONLY: "/v1/chat/completions", ANTHROPIC: "/v1/messages"}
 MODELS = pytest.mark.parametrize("model", [NATIVE, CHAT_ONLY, ANTHROPIC])
@@ -29,6 +31,7 @@ def responses_config(mock_url, db_path):
     native["models"].append({"id": RESPONSES_ONLY, "api": "responses"})
     config["providers"].append({"name": "chatonly", "type": "custom", "base_url": f"{mock_url}/v1",
                                 "api_keys": ["sk-mock-chat-only-4"], "models": [{"id": CHAT_ONLY}]})
+    config["providers"][1]["models"].append({"id": CURRENT_CLAUDE})
     config["virtual_models"] = [{"name": FALLBACK, "strategy": "fallback", "candidates": [
         {"provider": "mockai", "model": NATIVE}, {"provider": "mockanthropic", "model": ANTHROPIC}]}]
     return config
@@ -152,6 +155,31 @@ def test_streamed_response_is_stored_before_it_completes(cortex, model):
     follow = client.responses.create(model=model, input="second words", previous_response_id=final.id)
     assert follow.output_text == "echo: second words"
     assert client.responses.retrieve(final.id).output_text == "echo: first words"
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+@pytest.mark.parametrize("redacted", [False, True])
+def test_claude_thinking_round_trips_as_reasoning_items(cortex, mock, streamed, redacted):
+    """Stateless, as Codex works: Claude's signed (or redacted) thinking comes back as a reasoning
+    item, and replaying it gives Claude its block back intact (the mock refuses altered ones)."""
+    client = cortex.openai()
+    question = REDACTED_THINKING_TRIGGER if redacted else "weather in Paris?"
+    request = {"model": CURRENT_CLAUDE, "tools": [WEATHER], "store": False, "reasoning": {"effort": "low"},
+               "include": ["reasoning.encrypted_content"], "max_output_tokens": 4096}
+    if streamed:
+        with client.responses.stream(input=question, **request) as stream:
+            first = stream.get_final_response()
+    else:
+        first = client.responses.create(input=question, **request)
+    assert [item.type for item in first.output] == ["reasoning", "function_call"]
+    assert first.output[0].encrypted_content
+    call = first.output[1]
+    second = client.responses.create(**request, input=[
+        {"role": "user", "content": question}, *[item.model_dump(exclude_none=True) for item in first.output],
+        {"type": "function_call_output", "call_id": call.call_id, "output": "cloudy"}])
+    assert second.output[-1].content[0].text == "echo: cloudy"
+    replayed = mock.requests_to("/v1/messages")[-1].json["messages"][1]["content"]
+    assert replayed[0]["type"] == ("redacted_thinking" if redacted else "thinking")
 
 
 def test_unknown_previous_response_is_404_when_translated(cortex):
