@@ -141,7 +141,8 @@ class ApiKeyRecord(BaseModel):
 
 
 class StoredResponse(BaseModel):
-    """A `store: true` Responses API answer that Cortex translated (a native provider stores its own)."""
+    """A `store: true` Responses API answer: whole when Cortex translated it; when a provider
+    serving the API natively keeps it, only whose it is and where (`provider`)."""
 
     id = peewee.CharField(max_length=100, primary_key=True)  # the response's id, resp_...
     api_key_name = peewee.CharField(max_length=200)  # only this key may read or chain it
@@ -150,6 +151,7 @@ class StoredResponse(BaseModel):
     conversation = peewee.TextField()  # JSON: the items before this request's input (previous_response_id)
     input_items = peewee.TextField()   # JSON: this request's input items, with ids
     response = peewee.TextField()      # JSON: the response object as the client got it
+    provider = peewee.CharField(max_length=100, default="")  # the native provider holding it; "" = Cortex
 
     class Meta:
         table_name = "stored_responses"

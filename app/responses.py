@@ -14,17 +14,24 @@ the state the API promises:
   new input; only the key that created a response can read, chain or delete it (another key
   gets the same 404 as for an unknown id). An id Cortex does not hold goes to a native provider
   as it is, and is a 404 when the request would be translated.
+
+Passed through to a native provider, a stored response stays there; Cortex notes its id, the key
+and the provider (same write), so that `GET`/`DELETE /v1/responses/{id}` and `input_items` are
+asked of that provider, for the key that created it only.
 """
 import logging
 import time
 import uuid
+from functools import partial
+from urllib.parse import quote, urlencode
 
 import gevent
 import orjson
 
 from app.db import StoredResponse
-from app.errors import NotFound
+from app.errors import InvalidRequest, NotFound
 from app.inference import CallContext, InferenceResult
+from app.providers import UpstreamCall
 from app.relay import parse_event
 from app.shaping import upstream_format
 from app.translate.openai_responses.request import input_items, request_to_hub
@@ -67,9 +74,13 @@ class ResponseStore:
                 return call(*args)
         return off_hub(run)
 
+    def lookup(self, response_id: str) -> StoredResponse | None:
+        """The unexpired row of `response_id`, whoever's it is."""
+        return self._query(lambda: StoredResponse.get_or_none((StoredResponse.id == response_id)
+                                                              & (StoredResponse.expires_at > time.time())))
+
     def get(self, response_id: str, principal) -> StoredResponse | None:
-        row = self._query(lambda: StoredResponse.get_or_none((StoredResponse.id == response_id)
-                                                             & (StoredResponse.expires_at > time.time())))
+        row = self.lookup(response_id)
         return row if row is not None and row.api_key_name == principal.name else None
 
     def require(self, response_id: str, principal) -> StoredResponse:
@@ -78,19 +89,21 @@ class ResponseStore:
             raise _not_found(response_id)
         return row
 
-    def put(self, principal, response: dict, conversation: list, own_input: list) -> None:
-        """Store a response; a store outage is logged, not raised: the client still gets the answer
-        it paid for, only chaining to it will fail."""
+    def put(self, principal, response: dict, conversation: list, own_input: list, provider: str = "") -> None:
+        """Store a response (`provider`: the native provider that keeps it, then only its id is
+        kept here); a store outage is logged, not raised: the client still gets the answer it paid
+        for, only reading or chaining it will fail."""
         try:
-            self._put(principal, response, conversation, own_input)
+            self._put(principal, response, conversation, own_input, provider)
         except STORE_ERRORS as exc:
             log.warning("could not store response %s: %s", response.get("id"), type(exc).__name__)
 
-    def _put(self, principal, response: dict, conversation: list, own_input: list) -> None:
+    def _put(self, principal, response: dict, conversation: list, own_input: list, provider: str) -> None:
         now = time.time()
         row = {"id": response["id"], "api_key_name": principal.name, "created_at": now,
                "expires_at": now + self._retention_secs, "conversation": orjson.dumps(conversation).decode(),
-               "input_items": orjson.dumps(own_input).decode(), "response": orjson.dumps(response).decode()}
+               "input_items": orjson.dumps(own_input).decode(), "response": orjson.dumps(response).decode(),
+               "provider": provider}
         self._query(lambda: StoredResponse.insert(row).on_conflict_replace().execute())
         if self._purger is None:
             self._purger = gevent.spawn(self._purge_forever)
@@ -123,13 +136,19 @@ class ResponsesService:
         previous_id = body.get("previous_response_id")
         if not previous_id:
             return []
-        row = self.store.get(previous_id, ctx.principal)
-        if row is not None:
-            response = orjson.loads(row.response)
-            return orjson.loads(row.conversation) + orjson.loads(row.input_items) + response.get("output", [])
-        if not self._native(body.get("model")):
+        row = self.store.lookup(previous_id)
+        if row is None and self._native(body.get("model")):
+            return []  # not one Cortex saw: the provider decides
+        if row is None or row.api_key_name != ctx.principal.name:
             raise NotFound(f"Previous response with id '{previous_id}' not found.", param="previous_response_id")
-        return []
+        if row.provider and self._native(body.get("model")):
+            return []  # kept by the provider, which rebuilds the conversation itself
+        if row.provider:
+            raise InvalidRequest(f"Response '{previous_id}' is kept by provider '{row.provider}': continue it with a "
+                                 "model that provider serves natively, or send the conversation as input",
+                                 code="previous_response_elsewhere", param="previous_response_id")
+        response = orjson.loads(row.response)
+        return orjson.loads(row.conversation) + orjson.loads(row.input_items) + response.get("output", [])
 
     def _native(self, model) -> bool:
         """Whether the model's first route takes Responses requests as they are."""
@@ -147,13 +166,19 @@ class ResponsesService:
             body = {**{key: value for key, value in body.items() if key != "previous_response_id"},
                     "input": prior + own_input}
         result = self.inference.chat(ctx, body, "responses", client_headers)
-        if ctx.upstream_format == "responses" or body.get("store") is False or ctx.cached:
-            return result  # the provider keeps its own state, or none is wanted
-        keep = lambda response: self.store.put(ctx.principal, response, prior, own_input)  # noqa: E731
+        if body.get("store") is False or ctx.cached:
+            return result
+        if ctx.upstream_format == "responses":  # the provider keeps it: Cortex notes whose it is, and where
+            keep = partial(self._note_native, ctx.principal, ctx.route.provider.name)
+        else:
+            keep = partial(self.store.put, ctx.principal, conversation=prior, own_input=own_input)
         if result.stream is None:
             keep(result.body)
             return result
         return InferenceResult(stream=self._storing(result.stream, keep), headers=result.headers)
+
+    def _note_native(self, principal, provider: str, response: dict) -> None:
+        self.store.put(principal, {"id": response["id"]}, [], [], provider)
 
     @staticmethod
     def _storing(stream, keep):
@@ -168,15 +193,32 @@ class ResponsesService:
         finally:
             stream.close()
 
+    def _at_provider(self, row: StoredResponse, method: str, path: str) -> dict:
+        """The provider that keeps a response answers for it (its id checked against the key first)."""
+        adapter = self.inference.adapters.get(row.provider)
+        if adapter is None:  # the provider left the configuration
+            raise _not_found(row.id)
+        return adapter.send(UpstreamCall(path=path, method=method)).body
+
     def retrieve(self, ctx: CallContext, response_id: str) -> dict:
-        return orjson.loads(self.store.require(response_id, ctx.principal).response)
+        row = self.store.require(response_id, ctx.principal)
+        if row.provider:
+            return self._at_provider(row, "GET", f"/responses/{quote(response_id)}")
+        return orjson.loads(row.response)
 
     def delete(self, ctx: CallContext, response_id: str) -> dict:
+        row = self.store.require(response_id, ctx.principal)
+        if row.provider:
+            self._at_provider(row, "DELETE", f"/responses/{quote(response_id)}")
         self.store.delete(response_id, ctx.principal)
         return {"id": response_id, "object": "response", "deleted": True}
 
     def input_items(self, ctx: CallContext, response_id: str, query: dict) -> dict:
-        items = orjson.loads(self.store.require(response_id, ctx.principal).input_items)
+        row = self.store.require(response_id, ctx.principal)
+        if row.provider:
+            params = urlencode({key: value for key, value in query.items() if key != "include" and value is not None})
+            return self._at_provider(row, "GET", f"/responses/{quote(response_id)}/input_items?{params}")
+        items = orjson.loads(row.input_items)
         if query["order"] == "desc":
             items.reverse()
         if query.get("after"):

@@ -122,7 +122,7 @@ def test_structured_output_with_text_format(cortex, mock, model):
     assert isinstance(parsed.output_parsed, Weather)
 
 
-@TRANSLATED
+@MODELS
 def test_stored_response_retrieve_items_delete_and_ownership(cortex, model):
     client = cortex.openai()
     created = client.responses.create(model=model, input=[{"role": "user", "content": "keep this"}])
@@ -139,7 +139,7 @@ def test_stored_response_retrieve_items_delete_and_ownership(cortex, model):
         client.responses.retrieve(created.id)
 
 
-@TRANSLATED
+@MODELS
 def test_store_false_keeps_nothing(cortex, model):
     client = cortex.openai()
     created = client.responses.create(model=model, input="forget this", store=False)
@@ -147,7 +147,7 @@ def test_store_false_keeps_nothing(cortex, model):
         client.responses.retrieve(created.id)
 
 
-@TRANSLATED
+@MODELS
 def test_streamed_response_is_stored_before_it_completes(cortex, model):
     client = cortex.openai()
     with client.responses.stream(model=model, input="first words") as stream:
@@ -180,6 +180,16 @@ def test_claude_thinking_round_trips_as_reasoning_items(cortex, mock, streamed, 
     assert second.output[-1].content[0].text == "echo: cloudy"
     replayed = mock.requests_to("/v1/messages")[-1].json["messages"][1]["content"]
     assert replayed[0]["type"] == ("redacted_thinking" if redacted else "thinking")
+
+
+def test_a_natively_kept_response_is_continued_at_its_provider_only(cortex):
+    client = cortex.openai()
+    created = client.responses.create(model=NATIVE, input="remember me")
+    assert client.responses.create(model=NATIVE, input="and?", previous_response_id=created.id).output_text \
+        == "echo: and?"
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.responses.create(model=ANTHROPIC, input="and?", previous_response_id=created.id)
+    assert raised.value.body["code"] == "previous_response_elsewhere"
 
 
 def test_unknown_previous_response_is_404_when_translated(cortex):

@@ -64,6 +64,25 @@ def _generate(request: RecordedRequest, mock: MockUpstream) -> Behaviour:
     return invalid_request(request) or answer(request, mock)
 
 
+_STORED_RESPONSE = re.compile(r"^/v1/responses/([^/]+)(/input_items)?$")
+
+
+def _stored_response(request: RecordedRequest, mock: MockUpstream) -> Behaviour:
+    """GET or DELETE of a response the mock issued with store on; GET of its input items."""
+    response_id, items_asked = _STORED_RESPONSE.match(request.path).groups()
+    issued = responses_wire.ISSUED.get(response_id)
+    if issued is None or (items_asked and request.method != "GET"):
+        return Fail(404, f"No response found with id '{response_id}'.")
+    response, items = issued
+    if items_asked:
+        return _reply({"object": "list", "data": items, "first_id": items[0]["id"] if items else None,
+                       "last_id": items[-1]["id"] if items else None, "has_more": False}, mock)
+    if request.method == "DELETE":
+        del responses_wire.ISSUED[response_id]
+        return _reply({"id": response_id, "object": "response", "deleted": True}, mock)
+    return _reply(response, mock)
+
+
 def _count_tokens(request: RecordedRequest, mock: MockUpstream) -> Behaviour:
     return _reply(anthropic_wire.count_tokens(request.json), mock)
 
@@ -120,6 +139,8 @@ def default_behaviour(request: RecordedRequest, mock: MockUpstream) -> Behaviour
     azure = _AZURE_PATH.match(request.path)
     path = "/v1" + azure.group(1) if azure else request.path
     route = _ROUTES.get((request.method, path))
+    if route is None and _STORED_RESPONSE.match(path):
+        route = (_stored_response, False)
     if route is None:
         return Fail(404, f"Invalid URL ({request.method} {request.path})")
     problem = _credentials_problem(request)

@@ -27,6 +27,9 @@ from .conversation import (
 from .openai_wire import is_reasoning_model
 
 _ids = itertools.count(1)
+# Responses issued with `store` on, by id, with their input items: what the API keeps (GET, DELETE,
+# input_items). The mock runs for the test session; entries are small.
+ISSUED: dict[str, tuple[dict, list[dict]]] = {}
 _TOOL_OUTPUTS = ("function_call_output", "custom_tool_call_output")
 
 
@@ -169,9 +172,17 @@ def _response(request: dict, model: str, status: str, output: list, usage: dict 
     }
 
 
+def _issued(request: dict, response: dict) -> dict:
+    if request.get("store", True) is not False:
+        items = [{"id": item.get("id") or _next_id("msg"), "type": "message", **item} for item in input_items(request)]
+        ISSUED[response["id"]] = (response, items)
+    return response
+
+
 def response(request: dict, model: str, turn: Turn | None = None) -> dict:
     turn = shape(request, turn or decide(request))
-    return _response(request, model, "completed", _output(request, turn), _usage(turn), _next_id("resp"))
+    return _issued(request, _response(request, model, "completed", _output(request, turn), _usage(turn),
+                                      _next_id("resp")))
 
 
 def _item_events(item: dict, index: int, event) -> list:
@@ -228,7 +239,7 @@ def response_events(request: dict, model: str, turn: Turn | None = None) -> list
     events = [event("response.created", response=start), event("response.in_progress", response=start)]
     for index, item in enumerate(output):
         events += _item_events(item, index, event)
-    events.append(event("response.completed",
-                        response=_response(request, model, "completed", output, _usage(turn), response_id)))
+    completed = _issued(request, _response(request, model, "completed", output, _usage(turn), response_id))
+    events.append(event("response.completed", response=completed))
     return events
 
