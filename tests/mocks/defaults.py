@@ -55,8 +55,9 @@ def answer(request: RecordedRequest, mock: MockUpstream, turn: Turn | None = Non
     ``turn`` if given, else what the mock decides from the conversation."""
     streamed, whole = _ANSWERS.get(request.path.rsplit("/", 1)[-1], _ANSWERS["messages"])
     if request.json.get("stream"):
+        events = streamed(request.json, _model(request), turn)
         # Responses streams end with response.completed, not `data: [DONE]`.
-        return _stream(streamed(request.json, _model(request), turn), mock, done=not request.path.endswith("/responses"))
+        return _stream(events, mock, done=not request.path.endswith("/responses"))
     return _reply(whole(request.json, _model(request), turn), mock)
 
 
