@@ -18,12 +18,15 @@ from app.health import ProviderHealth
 from app.inference import InferenceService
 from app.inflight import InflightRegistry, RedisInflightRegistry
 from app.metrics import Metrics
+from app.genai import provider_servers
 from app.oauth import OAuthService
+from app.otlp import BatchExporter
 from app.providers import build_adapters
 from app.redis_state import RedisCounters, redis_client
 from app.routing import Router
 from app.settings import RuntimeSettings
 from app.shm import SharedCounters, shared_dir
+from app.tracing import Tracer
 from app.transcriptions import TranscriptionService
 from app.usage import FLUSH_INTERVAL_SECS, usage_writer
 from app.usage_query import UsageQueries
@@ -53,17 +56,25 @@ class Cortex:
         self.cache = RedisResponseCache(self.redis) if self.redis is not None else ResponseCache(self.store)
         self.usage_queries = UsageQueries(self.store)
         self.metrics = Metrics()
+        self.tracer = self._tracer(config) if config.observability.enabled else None
         self.health = ProviderHealth(p.name for p in config.providers)  # per worker
         self.inference = InferenceService(self.router, self.adapters, self.settings, self.usage, self.cache,
-                                          self.metrics, self.health, secrets=config.secrets)
+                                          self.metrics, self.health, secrets=config.secrets, tracer=self.tracer)
         self.embeddings = EmbeddingService(self.inference)
         self.transcriptions = TranscriptionService(self.inference)
         self.permissions = {}  # blueprint name -> permission its routes need (None: public)
 
+    def _tracer(self, config: CortexConfig) -> Tracer:
+        exporter = BatchExporter(config.observability, on_drop=self.metrics.observe_spans,
+                                 on_export=lambda count: self.metrics.observe_spans("exported", count))
+        return Tracer(exporter, config.observability.capture_content, provider_servers(config.providers))
+
     def close(self):
-        """Flush queued usage and cache writes, release connections; gunicorn's worker_exit calls this."""
+        """Flush queued usage, cache writes and spans, release connections; gunicorn's worker_exit calls this."""
         self.oauth.close()
         self.usage.close()
+        if self.tracer is not None:
+            self.tracer.close()
         self.cache.close()
         for adapter in self.adapters.values():
             adapter.close()

@@ -12,6 +12,7 @@ from typing import Iterator
 
 import orjson
 
+from app import genai
 from app.auth import model_allowed, provider_allowed
 from app.cache import cache_key
 from app.errors import ClientDisconnected, CortexError, InvalidRequest, PermissionDenied, UpstreamError, scrub
@@ -46,6 +47,8 @@ class CallContext:
     recorded: bool = False
     inflight: object = None  # the request's InflightSlot, when listed in the in-flight view
     dropped: list = field(default_factory=list)  # what translation could not carry, by name
+    client_format: str = "openai"  # the wire format the client speaks
+    span: object = None  # the request's app.tracing.Span when tracing is on
 
     def served_by(self, route: Route) -> None:
         self.route = route
@@ -107,8 +110,10 @@ def route_headers(route: Route, cache_key: str | None = None, dropped: list | No
 
 
 class InferenceService:
-    def __init__(self, router, adapters, settings, usage_writer, cache, metrics, health, *, secrets: tuple = ()):
+    def __init__(self, router, adapters, settings, usage_writer, cache, metrics, health, *, secrets: tuple = (),
+                 tracer=None):
         self.secrets = secrets  # scrubbed from provider messages relayed mid-stream
+        self.tracer = tracer  # app.tracing.Tracer, None when tracing is off
         self.router = router
         self.adapters = adapters
         self.settings = settings
@@ -125,6 +130,10 @@ class InferenceService:
             fields = ctx.usage_fields()
             self.usage_writer.add(fields)
             self.metrics.observe(ctx, fields)
+            if ctx.span is not None:
+                adapter = self.adapters.get(ctx.route.provider.name) if ctx.route else None
+                self.tracer.end(genai.finish(ctx.span, ctx, fields, self.tracer.servers,
+                                             adapter.wire_format if adapter else None, ctx.client_format))
 
     def finish(self, ctx: CallContext) -> None:
         """Called when the response is closed: records the call if the body never did."""
@@ -164,8 +173,12 @@ class InferenceService:
     def chat(self, ctx: CallContext, body: dict, client_format: str, client_headers: dict) -> InferenceResult:
         ctx.requested_model = body.get("model")
         ctx.stream = bool(body.get("stream"))
+        ctx.client_format = client_format
         resolution = self.router.resolve(ctx.requested_model)
         routes = self.allowed_routes(ctx, resolution)
+        span = ctx.span
+        if span is not None:
+            genai.record_request(span, body, self.tracer.captures(ctx.principal), resolution.virtual)
         caching = self.settings.caching()
         key = cache_key(ctx.principal.name, client_format, routes, body) if caching.response_cache_enabled else None
         if key:
@@ -178,6 +191,8 @@ class InferenceService:
             call, ctx.dropped = chat_call(client_format, adapter.wire_format, body, route.model,
                                           inject_cache_control=caching.auto_inject_anthropic_cache_control,
                                           client_headers=client_headers)
+            if span is not None:
+                call.traceparent = span.traceparent
             return adapter.stream(call) if ctx.stream else adapter.send(call)
 
         route, answer = self.first_answer(ctx, resolution, routes, open_route)
@@ -190,6 +205,8 @@ class InferenceService:
             return InferenceResult(stream=self.relay(ctx, answer, relay, store), headers=headers)
         ctx.usage = reply_usage(adapter.wire_format, answer.body)
         client_body = client_chat_reply(client_format, adapter.wire_format, answer.body, ctx.requested_model)
+        if span is not None:
+            genai.record_reply(span, client_body, self.tracer.captures(ctx.principal))
         if store:
             store(orjson.dumps(client_body))
         return InferenceResult(body=client_body, headers=headers)
@@ -210,6 +227,8 @@ class InferenceService:
                 log.warning("request %s: %s failed (%s); trying the next candidate",
                             ctx.request_id, ctx.route.provider.name, failure.code)
                 self.metrics.observe_upstream_error(ctx.route.provider.name, failure)  # the record shows only the last
+                if ctx.span is not None:
+                    genai.record_failover(ctx.span, ctx.route.provider.name, ctx.route.model, failure)
             ctx.served_by(route)
             try:
                 answer = open_route(route, self.adapters[name])

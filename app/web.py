@@ -139,8 +139,10 @@ def authenticate():
     g.principal = principal
     if permission == "inference":
         path = current.path
-        g.call = CallContext(request_id=g.request_id, endpoint=path, principal=principal,
-                             inflight=app_wide.inflight.register(current.method, path, principal.name))
+        g.call = call = CallContext(request_id=g.request_id, endpoint=path, principal=principal,
+                                    inflight=app_wide.inflight.register(current.method, path, principal.name))
+        if app_wide.tracer is not None and current.method == "POST":  # a model listing is no GenAI operation
+            call.span = app_wide.tracer.start(current.headers.get("traceparent"), current.headers.get("tracestate"))
         app_wide.metrics.request_started()  # InferenceService.record ends it, once per call
 
 

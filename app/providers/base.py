@@ -51,6 +51,7 @@ class UpstreamCall:
     # and .content_type; e.g. a multipart upload streamed from a spool file.
     upload: object = None
     deadline_secs: float | None = None  # the whole call, on top of the provider's timeouts
+    traceparent: str = ""  # W3C trace context of Cortex's span for this call, sent upstream
 
 
 @dataclass
@@ -274,7 +275,10 @@ class ProviderAdapter:
         return {}
 
     def request_headers(self, call: UpstreamCall, credential: Credential) -> dict:
-        return {**self.provider.headers, **self.forwarded_headers(call), **credential.headers}
+        headers = {**self.provider.headers, **self.forwarded_headers(call), **credential.headers}
+        if call.traceparent:
+            headers["traceparent"] = call.traceparent
+        return headers
 
     # Shared machinery --------------------------------------------------------------------
     def _credentials(self) -> list[Credential]:
