@@ -11,6 +11,7 @@ full, or the collector fails or is unreachable, spans are dropped and counted
 (`cortex_otel_spans_dropped_total`); a request never waits for the collector.
 """
 import collections
+import functools
 import logging
 import struct
 import time
@@ -28,9 +29,14 @@ CLOSE_TIMEOUT_SECS = 5.0
 
 # Wire types of the protobuf encoding.
 VARINT, FIXED64, LENGTH = 0, 1, 2
+# Encoding runs once per span in the exporter's greenlet, on the worker's CPU: one-byte varints
+# (every tag, most lengths) come from a table and attribute keys are encoded once each.
+ONE_BYTE_VARINTS = tuple(bytes((value,)) for value in range(0x80))
 
 
 def _varint(value: int) -> bytes:
+    if 0 <= value < 0x80:
+        return ONE_BYTE_VARINTS[value]
     value &= 0xFFFFFFFFFFFFFFFF  # negative int64 values are written as their two's complement
     out = bytearray()
     while value > 0x7F:
@@ -53,25 +59,42 @@ def _fixed64(number: int, value: int) -> bytes:
     return _tag(number, FIXED64) + struct.pack("<Q", value)
 
 
+STRING_VALUE, BOOL_VALUE, INT_VALUE, DOUBLE_VALUE = _tag(1, LENGTH), _tag(2, VARINT), _tag(3, VARINT), _tag(4, FIXED64)
+KEY_VALUE, VALUE = _tag(1, LENGTH), _tag(2, LENGTH)  # the fields of each attribute's KeyValue
+
+
 def _any_value(value) -> bytes:
     """common.v1.AnyValue; bool before int (a bool is an int in Python)."""
     if isinstance(value, str):
-        return _field(1, value.encode("utf-8", "replace"))
+        data = value.encode("utf-8", "replace")
+        return STRING_VALUE + _varint(len(data)) + data
     if isinstance(value, bool):
-        return _tag(2, VARINT) + _varint(int(value))
+        return BOOL_VALUE + ONE_BYTE_VARINTS[value]
     if isinstance(value, int):
-        return _tag(3, VARINT) + _varint(value)
+        return INT_VALUE + _varint(value)
     if isinstance(value, float):
-        return _tag(4, FIXED64) + struct.pack("<d", value)
+        return DOUBLE_VALUE + struct.pack("<d", value)
     if isinstance(value, (list, tuple)):
         return _field(5, b"".join(_field(1, _any_value(item)) for item in value))
-    return _field(1, str(value).encode("utf-8", "replace"))
+    return _any_value(str(value))
+
+
+@functools.lru_cache(maxsize=1024)
+def _key(key: str) -> bytes:
+    """An attribute's KeyValue.key field; the keys are a small fixed vocabulary."""
+    return _field(1, key.encode())
 
 
 def _attributes(number: int, attributes: dict) -> bytes:
     """repeated common.v1.KeyValue; None values are left out."""
-    return b"".join(_field(number, _field(1, key.encode()) + _field(2, _any_value(value)))
-                    for key, value in attributes.items() if value is not None)
+    tag = _tag(number, LENGTH)
+    out = []
+    for key, value in attributes.items():
+        if value is not None:
+            encoded_value = _any_value(value)
+            key_value = _key(key) + VALUE + _varint(len(encoded_value)) + encoded_value
+            out.append(tag + _varint(len(key_value)) + key_value)
+    return b"".join(out)
 
 
 def encode_span(span) -> bytes:
