@@ -34,6 +34,10 @@ class KeyRing:
             raise AuthenticationFailed("Invalid API key")
         return found
 
+    def named(self, name: str) -> ApiKeyConfig | None:
+        """The key with this name (a dashboard session names its key), None once it is gone."""
+        return next((key for key in self._keys if key.name == name), None)
+
 
 def require_permission(principal: ApiKeyConfig, permission: str) -> None:
     # admin implies usage (DESIGN.md, Access: "admin: /api/*, /oauth/*, /usage*")

@@ -7,7 +7,7 @@ import sys
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import cli, ratelimit, web
+from app import cli, ratelimit, sessions, web
 from app.auth import KeyRing
 from app.cache import RedisResponseCache, ResponseCache
 from app.catalog import ProviderCatalog
@@ -20,6 +20,7 @@ from app.inflight import InflightRegistry, RedisInflightRegistry
 from app.metrics import Metrics
 from app.genai import provider_servers
 from app.oauth import OAuthService
+from app.oauth.crypto import load_key
 from app.otlp import BatchExporter
 from app.providers import build_adapters
 from app.redis_state import RedisCounters, redis_client
@@ -98,8 +99,8 @@ def _configure_logging():
 
 
 def build_app(config_path=None, config: CortexConfig | None = None) -> Flask:
-    from blueprints import (admin, anthropic, config as config_api, health, metrics, oauth, openai,  # noqa: PLC0415
-                            openapi, providers, usage)
+    from blueprints import (admin, anthropic, config as config_api, dashboard, health, metrics, oauth,  # noqa: PLC0415
+                            openai, openapi, providers, usage)
 
     config = config or load_config(config_path)
     _configure_logging()
@@ -109,6 +110,7 @@ def build_app(config_path=None, config: CortexConfig | None = None) -> Flask:
         hops = config.server.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
     cortex = app.extensions["cortex"] = Cortex(config)
+    sessions.init_app(app, load_key(config))
     atexit.register(cortex.close)
 
     app.before_request(web.assign_request_id)
@@ -119,7 +121,8 @@ def build_app(config_path=None, config: CortexConfig | None = None) -> Flask:
                 (metrics.bp, None),  # /metrics: admin key or loopback, checked by its blueprint
                 (providers.bp, "admin"), (oauth.bp, "admin"),
                 (oauth.callback_bp, None),  # guarded by the single-use state instead of a key
-                (openapi.bp, None))  # a schema of the routes: no data, no configuration
+                (openapi.bp, None),  # a schema of the routes: no data, no configuration
+                (dashboard.bp, None))  # signed-in sessions, checked by its blueprint (app.sessions)
     for blueprint, permission in surfaces:
         app.register_blueprint(blueprint)
         cortex.permissions[blueprint.name] = permission

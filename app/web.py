@@ -11,6 +11,7 @@ from flask import current_app, g, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from app import sessions
 from app.auth import presented_key, require_permission
 from app.errors import (CortexError, InvalidRequest, MethodNotAllowed, NotFound, RateLimited, RequestTooLarge,
                         ServiceUnavailable, scrub)
@@ -134,7 +135,12 @@ def authenticate():
     permission = app_wide.permissions.get(current.blueprint)
     if permission is None:
         return
-    principal = app_wide.keys.authenticate(presented_key(current.headers))
+    key = presented_key(current.headers)
+    if key is None and permission != "inference" and sessions.COOKIE_NAME in current.cookies:
+        principal = sessions.signed_in(app_wide.keys, current.method,
+                                       current.headers.get(sessions.CSRF_HEADER))  # the dashboard's calls
+    else:
+        principal = app_wide.keys.authenticate(key)
     require_permission(principal, permission)
     g.principal = principal
     if permission == "inference":

@@ -111,6 +111,11 @@ class KeyPool:
     def cool_down(self, index: int, secs: float) -> None:
         self._until[index] = time.monotonic() + secs
 
+    def snapshot(self) -> list[dict]:
+        """Each key's rotation state, by position (never the key): seconds of cool-down left."""
+        now = time.monotonic()
+        return [{"index": i, "cooling_down_secs": round(max(0.0, until - now), 1)} for i, until in enumerate(self._until)]
+
 
 def _error_details(body: bytes) -> tuple[str, str | None]:
     """The provider's own error message, from either envelope (raw text otherwise), and the
