@@ -14,6 +14,7 @@ function node(name, attributes, parent) {
 function format(value) {
   if (Math.abs(value) >= 1e6) return (value / 1e6).toFixed(1) + "M";
   if (Math.abs(value) >= 1e3) return (value / 1e3).toFixed(1) + "k";
+  if (value !== 0 && Math.abs(value) < 0.01) return value.toExponential(1);  // spend per bin: fractions of a cent
   return Number.isInteger(value) ? String(value) : value.toPrecision(3);
 }
 
