@@ -8,12 +8,14 @@ import shutil
 import sys
 import tempfile
 
-from app.config import ConfigError, load_config
+from app.config import ConfigError, exposed_development_key, load_config
 
 try:
     _config = load_config()
 except ConfigError as exc:
     sys.exit(f"cortex: {exc}")
+if exposed_development_key(_config):
+    sys.exit(f"cortex: refusing to start: {exposed_development_key(_config)}")
 
 bind = f"{_config.server.host}:{_config.server.port}"
 workers = _config.server.workers

@@ -1,7 +1,7 @@
 """Client API keys: who is calling, and what they may do."""
 import hashlib
-import hmac
 import ipaddress
+import time
 from fnmatch import fnmatchcase
 
 from app.config import ApiKeyConfig
@@ -17,26 +17,38 @@ def presented_key(headers) -> str | None:
 
 
 class KeyRing:
-    """The configured client keys, matched by sha256 digest in constant time."""
+    """The keys of cortex.yaml and those created at run time (app.keys), found by sha256 digest."""
 
-    def __init__(self, keys: tuple):
-        self._keys = keys
+    def __init__(self, keys: tuple, runtime=None, clock=time.time):
+        self._keys = {key.key_digest: key for key in keys}
+        self._runtime = runtime
+        self._clock = clock
 
     def authenticate(self, key: str | None) -> ApiKeyConfig:
         if not key:
             raise AuthenticationFailed("Missing API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'")
+        # A dict lookup by digest: what it could leak through timing is about the digest, which
+        # an attacker cannot steer towards a key's without inverting sha256.
         digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).digest()
-        found = None
-        for candidate in self._keys:  # no early exit: timing does not depend on which key matched
-            if hmac.compare_digest(candidate.key_digest, digest):
-                found = candidate
+        found = self._keys.get(digest)
+        if found is None and self._runtime is not None:
+            found = self._runtime.by_digest(digest)
         if found is None:
             raise AuthenticationFailed("Invalid API key")
+        if found.disabled:
+            raise AuthenticationFailed(f"API key '{found.name}' is disabled")
+        if found.expires_at is not None and found.expires_at <= self._clock():
+            raise AuthenticationFailed(f"API key '{found.name}' has expired")
         return found
 
-    def named(self, name: str) -> ApiKeyConfig | None:
-        """The key with this name (a dashboard session names its key), None once it is gone."""
-        return next((key for key in self._keys if key.name == name), None)
+    def by_id(self, key_id: str) -> ApiKeyConfig | None:
+        """The key with this id (a dashboard session holds it); None once it is revoked, disabled or expired."""
+        found = next((key for key in self._keys.values() if key.id == key_id), None)
+        if found is None and self._runtime is not None:
+            found = self._runtime.by_id(key_id)
+        if found is None or found.disabled or (found.expires_at is not None and found.expires_at <= self._clock()):
+            return None
+        return found
 
 
 def require_permission(principal: ApiKeyConfig, permission: str) -> None:

@@ -2,6 +2,8 @@
 import logging
 import time
 
+import gevent
+
 from app.errors import CortexError, InvalidRequest, NotFound
 from app.provider_types import MODEL_LIST
 from app.providers import UpstreamCall
@@ -10,6 +12,7 @@ log = logging.getLogger("cortex.catalog")
 
 MODEL_LIST_DEADLINE_SECS = 10.0  # the page must not hang on a slow provider
 MODEL_LIST_TTL_SECS = 600.0
+DISCOVERY_INTERVAL_SECS = MODEL_LIST_TTL_SECS  # discover_models: the provider's list is read again this often
 FAILED_LIST_TTL_SECS = 60.0       # a failing provider is asked again after this
 MASK = "****...****"
 REVEALED_CHARS = 4
@@ -36,6 +39,26 @@ class ProviderCatalog:
         self._adapters = adapters
         self._oauth = oauth
         self._listed = {}  # provider -> (monotonic expiry, {id: display name}, error message)
+        self._discovery = None
+
+    def start_discovery(self, router) -> None:
+        """Providers with `discover_models`: their own lists become routable names in /v1/models,
+        read now (in the background, start-up does not wait on a provider) and then periodically."""
+        names = [name for name, provider in self._providers.items() if provider.discover_models]
+        if names:
+            self._discovery = gevent.spawn(self._discover_forever, router, names)
+
+    def _discover_forever(self, router, names: list) -> None:
+        while True:
+            for name in names:
+                listed, _ = self._upstream_models(name)
+                if listed:  # a failed read keeps what the last one found
+                    router.discovered(name, listed)
+            gevent.sleep(DISCOVERY_INTERVAL_SECS)
+
+    def close(self) -> None:
+        if self._discovery is not None:
+            self._discovery.kill(block=False)
 
     def _provider(self, name: str):
         if not name.strip():

@@ -4,9 +4,11 @@
 (schemas/config.py) and any problem stops start-up with the key path that is wrong.
 """
 import hashlib
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -20,6 +22,12 @@ ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 # `[${KEY}]` (as DESIGN.md writes it) is not valid YAML: in a flow sequence `{` opens a
 # mapping. References that start a flow item are quoted before a second parse.
 FLOW_ITEM_REFERENCE = re.compile(r"([\[,]\s*)(\$\{[^}\n]*\})")
+
+GLOB_CHARS = "*?["
+BUDGET_ANCHOR = 345_600.0  # 1970-01-05T00:00:00Z, a Monday: hours, days and weeks start on time
+DEVELOPMENT_KEY = "cortex-dev-key-001"  # the README's key: anyone can read it
+DEVELOPMENT_KEY_DIGEST = hashlib.sha256(DEVELOPMENT_KEY.encode()).digest()
+
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message names the key path."""
@@ -49,6 +57,16 @@ class ApiKeyConfig:
     rate_limit: str
     allowed_models: tuple
     allowed_providers: tuple
+    id: str = ""                       # config keys: "config:<name>"; runtime keys: "key_<hex>"
+    max_budget_usd: float | None = None  # refused once the spend of the current window reaches it
+    soft_budget_usd: float | None = None  # logged and counted in /metrics when crossed
+    budget_duration: str = ""          # "" = one budget for the key's life (app.budgets.window)
+    budget_anchor: float = BUDGET_ANCHOR  # fixed-length windows are counted from here
+    expires_at: float | None = None    # unix seconds
+    disabled: bool = False
+    metadata: dict = field(default_factory=dict, compare=False)
+    source: str = "config"             # "config" (cortex.yaml, read-only) or "api" (/api/keys)
+    created_at: float | None = None
     capture_content: bool = True  # False: traces never carry this key's messages
 
 
@@ -77,6 +95,11 @@ class ModelConfig:
     cache_write_cost_per_mtok: float | None
     created_at: str
 
+    @property
+    def is_pattern(self) -> bool:
+        """`claude-*`, `o[0-9]*`: an entry that matches (and prices) every id of that shape."""
+        return any(char in self.id for char in GLOB_CHARS)
+
 
 @dataclass(frozen=True)
 class ProviderConfig:
@@ -93,9 +116,14 @@ class ProviderConfig:
     connect_timeout_secs: float
     default_model: str
     models: tuple
+    discover_models: bool = False
 
     def model(self, model_id: str) -> ModelConfig | None:
-        return next((m for m in self.models if m.id == model_id), None)
+        """The entry of `model_id`: its own, else the first pattern that matches it."""
+        exact = next((m for m in self.models if m.id == model_id), None)
+        if exact is not None:
+            return exact
+        return next((m for m in self.models if m.is_pattern and fnmatchcase(model_id, m.id)), None)
 
 
 @dataclass(frozen=True)
@@ -226,8 +254,8 @@ def _provider(data: dict, raw: dict, index: int, environ) -> ProviderConfig:
         if oauth else None,
         api_version=data["api_version"], headers=dict(data["headers"]), timeout_secs=data["timeout_secs"],
         connect_timeout_secs=data["connect_timeout_secs"],
-        default_model=data["default_model"] or next((m.id for m in models if m.enabled), ""),
-        models=models,
+        default_model=data["default_model"] or next((m.id for m in models if m.enabled and not m.is_pattern), ""),
+        models=models, discover_models=data["discover_models"],
     )
 
 
@@ -275,7 +303,10 @@ def _api_key(data: dict) -> ApiKeyConfig:
     return ApiKeyConfig(
         name=data["name"], key_digest=digest, permissions=frozenset(data["permissions"]),
         rate_limit=data["rate_limit"], allowed_models=tuple(data["allowed_models"]),
-        allowed_providers=tuple(data["allowed_providers"]), capture_content=data["capture_content"],
+        allowed_providers=tuple(data["allowed_providers"]), id=f"config:{data['name']}",
+        max_budget_usd=data["max_budget_usd"], soft_budget_usd=data["soft_budget_usd"],
+        budget_duration=data["budget_duration"],
+        capture_content=data["capture_content"],
     )
 
 
@@ -329,6 +360,28 @@ def parse_config(raw: dict, path: Path, environ=os.environ) -> CortexConfig:
         observability=observability,
         secrets=tuple(s for s in secrets if len(s) >= 8),
     )
+
+
+def _loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name or 0.0.0.0 / :: reach other machines
+
+
+def exposed_development_key(config: CortexConfig) -> str | None:
+    """Why start-up must stop: the documented development key on an address others can reach."""
+    if _loopback_host(config.server.host):
+        return None
+    exposed = [key.name for key in config.api_keys if key.key_digest == DEVELOPMENT_KEY_DIGEST]
+    if not exposed:
+        return None
+    return (f"server.host is {config.server.host}, reachable from other machines, and API key "
+            f"'{exposed[0]}' is the documented development key {DEVELOPMENT_KEY}: set CORTEX_ADMIN_KEY to a "
+            f"secret of your own (e.g. `export CORTEX_ADMIN_KEY=$(openssl rand -hex 24)`), or bind 127.0.0.1 "
+            "(server.host or CORTEX_HOST)")
 
 
 def config_path(explicit: str | os.PathLike | None = None) -> Path:

@@ -123,7 +123,24 @@ class DeviceAuthorization(BaseModel):
         table_name = "oauth_device_authorizations"
 
 
-MODELS = [UsageRecord, Setting, CachedResponse, OAuthToken, OAuthState, DeviceAuthorization]
+class ApiKeyRecord(BaseModel):
+    """A client key created at run time (/api/keys); cortex.yaml's keys are not stored."""
+
+    id = peewee.CharField(max_length=40, primary_key=True)  # key_<hex>, public
+    name = peewee.CharField(max_length=200, unique=True)
+    key_sha256 = peewee.CharField(max_length=64, unique=True)  # the plaintext is never stored
+    key_prefix = peewee.CharField(max_length=16)  # the first characters, to recognise a key by
+    settings = peewee.TextField()  # JSON: permissions, allowed models/providers, limits, budget, metadata
+    expires_at = peewee.DoubleField(null=True)
+    disabled = peewee.BooleanField(default=False)
+    created_at = peewee.DoubleField()
+    updated_at = peewee.DoubleField()
+
+    class Meta:
+        table_name = "api_keys"
+
+
+MODELS = [UsageRecord, Setting, CachedResponse, OAuthToken, OAuthState, DeviceAuthorization, ApiKeyRecord]
 
 # PostgreSQL, per worker process. Two instances of two workers hold at most 64 connections,
 # under the server's default max_connections of 100.

@@ -75,6 +75,13 @@ class ModelNotFound(NotFound):
     code = "model_not_found"
 
 
+class Conflict(CortexError):
+    status = 409
+    openai_type = "invalid_request_error"
+    code = "conflict"
+    anthropic_type = "invalid_request_error"
+
+
 class MethodNotAllowed(CortexError):
     status = 405
     openai_type = "invalid_request_error"
@@ -86,6 +93,15 @@ class RateLimited(CortexError):
     status = 429
     openai_type = "rate_limit_error"
     code = "rate_limit_exceeded"
+    anthropic_type = "rate_limit_error"
+
+
+class BudgetExceeded(CortexError):
+    """The key's budget for the current window is used up: OpenAI's quota error, Anthropic's 429."""
+
+    status = 429
+    openai_type = "insufficient_quota"
+    code = "insufficient_quota"
     anthropic_type = "rate_limit_error"
 
 

@@ -9,14 +9,17 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import cli, ratelimit, sessions, web
 from app.auth import KeyRing
+from app.budgets import Budgets
 from app.cache import RedisResponseCache, ResponseCache
 from app.catalog import ProviderCatalog
+from app.clock import wall_clock
 from app.config import CortexConfig, load_config
 from app.db import Store
 from app.embeddings import EmbeddingService
 from app.health import ProviderHealth
 from app.inference import InferenceService
 from app.inflight import InflightRegistry, RedisInflightRegistry
+from app.keys import RuntimeKeys
 from app.metrics import Metrics
 from app.genai import provider_servers
 from app.oauth import OAuthService
@@ -38,9 +41,9 @@ class Cortex:
 
     def __init__(self, config: CortexConfig):
         self.config = config
-        self.keys = KeyRing(config.api_keys)
         self.router = Router(config)
         self.store = Store(config.storage)
+        self.clock = wall_clock()
         # Instance-wide state in shared memory; with redis_url, shared by every instance in Redis.
         self.redis = redis_client(config.storage.redis_url) if config.storage.redis_url else None
         if self.redis is not None:
@@ -50,17 +53,22 @@ class Cortex:
             self.counters = SharedCounters(f"{shared}/counters.shm")
             self.inflight = InflightRegistry(f"{shared}/inflight.shm")
         self.settings = RuntimeSettings(config, self.store, self.counters)
+        self.runtime_keys = RuntimeKeys(config.api_keys, self.store, self.counters, self.clock)
+        self.keys = KeyRing(config.api_keys, self.runtime_keys, self.clock)
         self.oauth = OAuthService(config, self.store, self.settings, self.counters)
         self.adapters = build_adapters(config, self.oauth)
         self.catalog = ProviderCatalog(config, self.adapters, self.oauth)
+        self.catalog.start_discovery(self.router)
         self.usage = usage_writer(self.store, float(os.environ.get("CORTEX_USAGE_FLUSH_SECS", FLUSH_INTERVAL_SECS)))
         self.cache = RedisResponseCache(self.redis) if self.redis is not None else ResponseCache(self.store)
         self.usage_queries = UsageQueries(self.store)
         self.metrics = Metrics()
+        self.budgets = Budgets(self.counters, self.metrics, self.clock)
         self.tracer = self._tracer(config) if config.observability.enabled else None
         self.health = ProviderHealth(p.name for p in config.providers)  # per worker
         self.inference = InferenceService(self.router, self.adapters, self.settings, self.usage, self.cache,
-                                          self.metrics, self.health, secrets=config.secrets, tracer=self.tracer)
+                                          self.metrics, self.health, self.budgets, secrets=config.secrets,
+                                          tracer=self.tracer)
         self.embeddings = EmbeddingService(self.inference)
         self.transcriptions = TranscriptionService(self.inference)
         self.permissions = {}  # blueprint name -> permission its routes need (None: public)
@@ -73,6 +81,8 @@ class Cortex:
     def close(self):
         """Flush queued usage, cache writes and spans, release connections; gunicorn's worker_exit calls this."""
         self.oauth.close()
+        self.catalog.close()
+        self.runtime_keys.close()
         self.usage.close()
         if self.tracer is not None:
             self.tracer.close()
@@ -99,8 +109,8 @@ def _configure_logging():
 
 
 def build_app(config_path=None, config: CortexConfig | None = None) -> Flask:
-    from blueprints import (admin, anthropic, config as config_api, dashboard, health, metrics, oauth,  # noqa: PLC0415
-                            openai, openapi, providers, usage)
+    from blueprints import (admin, anthropic, config as config_api, dashboard, health, keys, metrics,  # noqa: PLC0415
+                            oauth, openai, openapi, providers, usage)
 
     config = config or load_config(config_path)
     _configure_logging()
@@ -117,7 +127,7 @@ def build_app(config_path=None, config: CortexConfig | None = None) -> Flask:
     app.before_request(web.authenticate)  # before the limiter: limits are per authenticated key
     inference_blueprints = (openai.bp, anthropic.bp)
     surfaces = ((openai.bp, "inference"), (anthropic.bp, "inference"), (health.bp, None),
-                (admin.bp, "admin"), (config_api.bp, "admin"), (usage.bp, "usage"),
+                (admin.bp, "admin"), (config_api.bp, "admin"), (keys.bp, "admin"), (usage.bp, "usage"),
                 (metrics.bp, None),  # /metrics: admin key or loopback, checked by its blueprint
                 (providers.bp, "admin"), (oauth.bp, "admin"),
                 (oauth.callback_bp, None),  # guarded by the single-use state instead of a key

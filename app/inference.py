@@ -15,9 +15,10 @@ import orjson
 from app import genai
 from app.auth import model_allowed, provider_allowed
 from app.cache import cache_key
-from app.errors import ClientDisconnected, CortexError, InvalidRequest, PermissionDenied, UpstreamError, scrub
+from app.errors import (ClientDisconnected, CortexError, InvalidRequest, ModelNotFound, PermissionDenied,
+                        UpstreamError, scrub)
 from app.relay import open_relay
-from app.routing import Resolution, Route
+from app.routing import ListedModel, Resolution, Route
 from app.shaping import chat_call, client_chat_reply, client_wants_usage, reply_usage
 from app.providers import UpstreamCall
 from app.translate import Usage, estimate_input_tokens
@@ -110,8 +111,8 @@ def route_headers(route: Route, cache_key: str | None = None, dropped: list | No
 
 
 class InferenceService:
-    def __init__(self, router, adapters, settings, usage_writer, cache, metrics, health, *, secrets: tuple = (),
-                 tracer=None):
+    def __init__(self, router, adapters, settings, usage_writer, cache, metrics, health, budgets, *,
+                 secrets: tuple = (), tracer=None):
         self.secrets = secrets  # scrubbed from provider messages relayed mid-stream
         self.tracer = tracer  # app.tracing.Tracer, None when tracing is off
         self.router = router
@@ -121,6 +122,7 @@ class InferenceService:
         self.cache = cache
         self.metrics = metrics
         self.health = health
+        self.budgets = budgets
 
     def record(self, ctx: CallContext) -> None:
         if not ctx.recorded:
@@ -130,6 +132,8 @@ class InferenceService:
             fields = ctx.usage_fields()
             self.usage_writer.add(fields)
             self.metrics.observe(ctx, fields)
+            if ctx.principal is not None:
+                self.budgets.charge(ctx.principal, fields["cost_usd"])
             if ctx.span is not None:
                 adapter = self.adapters.get(ctx.route.provider.name) if ctx.route else None
                 self.tracer.end(genai.finish(ctx.span, ctx, fields, self.tracer.servers,
@@ -158,8 +162,25 @@ class InferenceService:
                             headers=client_headers)
         return adapter.send(call).body
 
+    def model(self, principal, model_id: str):
+        """The ListedModel of one name this key may use (models.retrieve); 404 otherwise, as the
+        APIs answer for a model the caller cannot see."""
+        resolution = self.router.resolve(model_id)
+        try:
+            route = self._routes_for(principal, resolution)[0]
+        except (PermissionDenied, InvalidRequest):
+            raise ModelNotFound(f"The model '{model_id}' does not exist or is not configured", param="model") from None
+        listed = next((m for m in self.router.listed_models() if m.id == model_id), None)
+        if listed is not None:
+            return listed
+        entry = route.provider.model(route.model)
+        display = entry.display_name if entry is not None and not entry.is_pattern else model_id
+        return ListedModel(model_id, display, entry.created_at if entry is not None and not entry.is_pattern else "")
+
     def allowed_routes(self, ctx: CallContext, resolution: Resolution) -> tuple:
-        principal = ctx.principal
+        return self._routes_for(ctx.principal, resolution)
+
+    def _routes_for(self, principal, resolution: Resolution) -> tuple:
         routes = tuple(r for r in resolution.routes
                        if provider_allowed(principal, r.provider.name)
                        and model_allowed(principal, resolution.requested, r.model))

@@ -58,6 +58,8 @@ class Metrics:
         # livesum: the sum over running workers; a dead worker's in-flight count goes with it.
         self.inflight = Gauge("cortex_inflight_requests", "Inference requests being served",
                               registry=self.registry, multiprocess_mode="livesum")
+        self.soft_budgets = Counter("cortex_soft_budget_exceeded", "Times a key's spend passed its soft budget",
+                                    ("api_key",), registry=self.registry)
         self.cache_lookups = Counter("cortex_response_cache_lookups", "Response cache lookups by result (hit or miss)",
                                      ("result",), registry=self.registry)
 
@@ -116,6 +118,9 @@ class Metrics:
 
     def observe_upstream_error(self, provider: str, error: UpstreamError) -> None:
         self._child(self.upstream_errors, provider, error.code).inc()
+
+    def observe_soft_budget(self, key_name: str) -> None:
+        self._child(self.soft_budgets, key_name).inc()
 
     def observe_cache(self, hit: bool) -> None:
         self._child(self.cache_lookups, "hit" if hit else "miss").inc()

@@ -12,6 +12,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from schemas.anthropic import COUNT_TOKENS_REQUEST, MESSAGES_REQUEST
+from schemas.keys import KEY_CREATE_REQUEST, KEY_UPDATE_REQUEST
 from schemas.oauth import AUTHORIZE_QUERY, CALLBACK_QUERY
 from schemas.openai import CHAT_COMPLETION_REQUEST, EMBEDDING_REQUEST, TRANSCRIPTION_REQUEST
 from schemas.runtime import RUNTIME_SECTIONS
@@ -29,6 +30,8 @@ JSON_BODIES = {
     "openai.embeddings": EMBEDDING_REQUEST,
     "anthropic.messages": MESSAGES_REQUEST,
     "anthropic.count_tokens": COUNT_TOKENS_REQUEST,
+    "keys.create": KEY_CREATE_REQUEST,
+    "keys.update": KEY_UPDATE_REQUEST,
 }
 QUERIES = {
     "usage.list_records": USAGE_LIST_QUERY,
@@ -47,8 +50,15 @@ SUMMARIES = {
     "anthropic.messages": "Create a message (Anthropic format), streamed or not",
     "anthropic.count_tokens": "Count the input tokens of a message",
     "anthropic.list_models": "List the models this key may use (Anthropic format)",
+    "openai.retrieve_model": "Show one model this key may use (OpenAI format)",
+    "anthropic.retrieve_model": "Show one model this key may use (Anthropic format)",
     "admin.inflight": "List the inference requests in flight on this instance",
     "admin.providers_health": "Circuit state of each provider, as the answering worker sees it",
+    "keys.create": "Create a client key (its plaintext is in this answer only)",
+    "keys.list_keys": "List client keys: cortex.yaml's (read-only) and those created here",
+    "keys.show": "Show a client key, with its budget's spend and next reset",
+    "keys.update": "Update a client key created here (partial)",
+    "keys.revoke": "Revoke a client key created here",
     "config.show": "Show a runtime configuration section",
     "config.update": "Update a runtime configuration section (partial)",
     "providers.models": "List a provider's models, with their routing prefix",

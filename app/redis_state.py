@@ -6,6 +6,7 @@ went stale — and every caller degrades instead of failing the request: `/ready
 meanwhile. Keys are prefixed `cortex:`.
 """
 import logging
+import math
 
 import redis
 from redis.backoff import NoBackoff
@@ -19,6 +20,12 @@ KEY_PREFIX = "cortex:"
 SOCKET_TIMEOUT_SECS = 2.0
 CONNECT_TIMEOUT_SECS = 1.0
 REDIS_ERRORS = (redis.RedisError,)
+# INCRBY and, for a counter it creates, its lifetime: one atomic step (budget windows).
+INCR_EXPIRING = """
+local total = redis.call('INCRBY', KEYS[1], ARGV[1])
+if total == tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return total
+"""
 
 
 def redis_client(url: str) -> redis.Redis:
@@ -52,13 +59,15 @@ class OutageLog:
 
 
 class RedisCounters:
-    """The version counters of `SharedCounters` (runtime settings, OAuth tokens), in Redis so
-    that every instance sees another's writes. While Redis is down `get` answers 0: readers
-    then re-read the store once and keep what they read."""
+    """The counters of `SharedCounters` (versions of runtime settings, keys and OAuth tokens; budget
+    spend), in Redis so that every instance sees another's writes. While Redis is down `get`
+    answers 0: readers then re-read the store once and keep what they read, and budgets let
+    requests through."""
 
     def __init__(self, client: redis.Redis):
         self._redis = client
         self._outage = OutageLog("shared versions")
+        self._incr_expiring = client.register_script(INCR_EXPIRING)
 
     def get(self, key: str) -> tuple[int, float]:
         try:
@@ -69,8 +78,11 @@ class RedisCounters:
         self._outage.succeeded()
         return int(value or 0), 0.0
 
-    def incr(self, key: str, amount: int = 1) -> int:
+    def incr(self, key: str, amount: int = 1, expiry_secs: float = 0.0) -> int:
+        """Add to a counter; a new one lives `expiry_secs` (0: for ever), set in the same atomic step."""
         try:
+            if expiry_secs:
+                return self._incr_expiring(keys=[KEY_PREFIX + key], args=[amount, math.ceil(expiry_secs)])
             return self._redis.incrby(KEY_PREFIX + key, amount)
         except REDIS_ERRORS as exc:
             self._outage.failed(exc)

@@ -4,6 +4,7 @@ All lookups are dicts built once from the config; resolving costs a few dict hit
 """
 import itertools
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 
 from app.config import CortexConfig, ProviderConfig, VirtualModelConfig
 from app.errors import InvalidRequest, ModelNotFound
@@ -49,9 +50,14 @@ class Router:
         self._round_robin = {v.name: itertools.count() for v in config.virtual_models}
         self._by_name = {}   # id or alias -> Route, first provider in config order wins
         self._by_provider = {}  # (provider, id or alias) -> upstream id
+        self._globs = []  # (pattern, provider) in config order: `claude-*` routes every id of that shape
+        self._discovered = {}  # id -> Route, from providers with discover_models (app.catalog)
         for provider in config.providers:
             for model in provider.models:
                 if not model.enabled:
+                    continue
+                if model.is_pattern:
+                    self._globs.append((model.id, provider))
                     continue
                 for name in (model.id, *model.aliases):
                     self._by_provider.setdefault((provider.name, name), model.id)
@@ -90,10 +96,26 @@ class Router:
         virtual = self._virtual.get(requested)
         if virtual:
             return Resolution(requested, self._virtual_routes(virtual), virtual)
-        route = self._by_name.get(requested)
+        route = self._by_name.get(requested) or self._discovered.get(requested) or self._matching_glob(requested)
         if route:
             return Resolution(requested, (route,))
         raise ModelNotFound(f"The model '{requested}' does not exist or is not configured", param="model")
+
+    def _matching_glob(self, requested: str) -> Route | None:
+        """The first provider whose pattern matches; the id goes upstream unchanged."""
+        for pattern, provider in self._globs:
+            if fnmatchcase(requested, pattern):
+                return Route(provider, requested)
+        return None
+
+    def discovered(self, provider_name: str, model_ids) -> None:
+        """Make ids a provider listed routable by name (configured names keep their route)."""
+        provider = self._providers[provider_name]
+        kept = {name: route for name, route in self._discovered.items() if route.provider.name != provider_name}
+        for model_id in model_ids:
+            if model_id not in self._by_name:
+                kept.setdefault(model_id, Route(provider, model_id))
+        self._discovered = kept  # one assignment: a concurrent resolve sees the old or the new map
 
     def _virtual_routes(self, virtual: VirtualModelConfig) -> tuple:
         routes = tuple(
@@ -108,8 +130,10 @@ class Router:
     def listed_models(self) -> list[ListedModel]:
         """Every name a client can use without a provider prefix: ids, aliases, virtual models."""
         listed = []
-        for name, route in self._by_name.items():
+        for name, route in itertools.chain(self._by_name.items(), self._discovered.items()):
             model = route.provider.model(route.model)
+            if model is not None and model.is_pattern:
+                model = None  # a discovered id priced by a pattern: the pattern is no display name
             listed.append(ListedModel(name, model.display_name if model else name, model.created_at if model else ""))
         listed.extend(ListedModel(name, name, "") for name in self._virtual)
         return listed

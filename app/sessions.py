@@ -2,10 +2,10 @@
 
 The cookie is Flask's signed session (itsdangerous), HttpOnly, SameSite=Strict, and Secure
 whenever the request came over TLS (`request.is_secure`, which ProxyFix sets from
-X-Forwarded-Proto behind a trusted proxy). It holds the key's name, never the key, and is
-signed with a secret derived from the storage encryption key, so every worker and every
-instance sharing the store accept it. A session lasts while its key still exists and still
-has the admin permission: each request looks the key up again.
+X-Forwarded-Proto behind a trusted proxy). It is signed with a secret derived from the
+storage encryption key, so every worker and every instance sharing the store accept it. It
+holds the key's id, never the key nor its digest. A session lasts while its key still
+exists, is enabled and has the admin permission: each request looks the key up again.
 
 The dashboard's pages call the admin and usage APIs with this cookie instead of a key;
 any write made that way needs the session's CSRF token in the `X-CSRF-Token` header.
@@ -61,7 +61,7 @@ def sign_in(keys, key: str) -> str:
     require_permission(principal, "admin")
     session.clear()
     session.permanent = True
-    session["key"] = principal.name
+    session["key"] = principal.id  # the id, not the key: the cookie is signed, not encrypted
     session["csrf"] = secrets.token_urlsafe(32)  # a new token at sign-in: one seen before it is worth nothing
     return principal.name
 
@@ -72,8 +72,8 @@ def sign_out() -> None:
 
 def signed_in(keys, method: str, csrf_sent: str | None):
     """The principal of the session's key, checked again now; writes need the CSRF token."""
-    name = session.get("key")
-    principal = keys.named(name) if name else None
+    key_id = session.get("key")
+    principal = keys.by_id(key_id) if key_id else None
     if principal is None:
         raise AuthenticationFailed("Not signed in, or the session's key no longer exists")
     require_permission(principal, "admin")

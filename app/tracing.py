@@ -82,9 +82,8 @@ class Tracer:
         self.servers = servers  # provider name -> its fixed span attributes (app.genai.provider_servers)
 
     def captures(self, principal) -> bool:
-        """Whether this key's messages go into its spans: capture is on and the key did not opt out.
-        (Keys made at run time may lack the field: they did not opt out.)"""
-        return self.capture_content and getattr(principal, "capture_content", True)
+        """Whether this key's messages go into its spans: capture is on and the key did not opt out."""
+        return self.capture_content and principal.capture_content
 
     def start(self, traceparent: str | None, tracestate: str | None = None) -> Span:
         parent = parse_traceparent(traceparent)

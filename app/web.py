@@ -144,6 +144,8 @@ def authenticate():
     require_permission(principal, permission)
     g.principal = principal
     if permission == "inference":
+        if principal.max_budget_usd is not None:
+            app_wide.budgets.check(principal)  # before the request reaches a provider
         path = current.path
         g.call = call = CallContext(request_id=g.request_id, endpoint=path, principal=principal,
                                     inflight=app_wide.inflight.register(current.method, path, principal.name))

@@ -21,11 +21,19 @@ def count_tokens():
     return json_response(cortex().inference.count_tokens(g.call, body, request.headers))
 
 
+def _model_object(model) -> dict:
+    return {"type": "model", "id": model.id, "display_name": model.display_name,
+            "created_at": model.created_at or UNKNOWN_CREATION_TIME}
+
+
 @bp.get("/models")
 def list_models():
-    models = cortex().inference.visible_models(g.principal)
-    data = [{"type": "model", "id": model.id, "display_name": model.display_name,
-             "created_at": model.created_at or UNKNOWN_CREATION_TIME} for model in models]
+    data = [_model_object(model) for model in cortex().inference.visible_models(g.principal)]
     return json_response({"data": data, "has_more": False,
                           "first_id": data[0]["id"] if data else None,
                           "last_id": data[-1]["id"] if data else None})
+
+
+@bp.get("/models/<path:model_id>")
+def retrieve_model(model_id):
+    return json_response(_model_object(cortex().inference.model(g.principal, model_id)))

@@ -20,14 +20,22 @@ def chat_completions():
     return render_result(cortex().inference.chat(g.call, body, "openai", request.headers))
 
 
+def _model_object(model, created: int) -> dict:
+    return {"id": model.id, "object": "model", "created": created, "owned_by": "cortex"}
+
+
 @bp.get("/models")
 def list_models():
     created = int(time.time())
     return json_response({
         "object": "list",
-        "data": [{"id": model.id, "object": "model", "created": created, "owned_by": "cortex"}
-                 for model in cortex().inference.visible_models(g.principal)],
+        "data": [_model_object(model, created) for model in cortex().inference.visible_models(g.principal)],
     })
+
+
+@bp.get("/models/<path:model_id>")
+def retrieve_model(model_id):
+    return json_response(_model_object(cortex().inference.model(g.principal, model_id), int(time.time())))
 
 
 @bp.post("/embeddings")

@@ -14,6 +14,7 @@ from app.provider_types import PROVIDER_TYPES
 from schemas.fields import StrictBoolean
 
 PERMISSIONS = ("inference", "usage", "admin")
+BUDGET_DURATIONS = ("1h", "1d", "7d", "30d", "month")  # app.budgets computes their windows
 MODEL_KINDS = ("chat", "embedding", "transcription")
 # flask-limiter's grammar (limits.util.EXPR), restated: importing `limits` in gunicorn's
 # master would import ssl before gevent patches it.
@@ -78,26 +79,34 @@ class StorageSchema(StrictSchema):
             raise ValidationError("expected redis://...")
 
 
-class ApiKeySchema(StrictSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1))
-    key = fields.String()
-    key_sha256 = fields.String(validate=validate.Regexp(r"^[0-9a-fA-F]{64}$", error="not a sha256 hex digest"))
+class KeyLimitsSchema(StrictSchema):
+    """What a key may do and spend: the same in cortex.yaml and in /api/keys (schemas.keys)."""
+
+    name = fields.String(required=True, validate=validate.Length(1, 200))
     permissions = fields.List(fields.String(validate=validate.OneOf(PERMISSIONS)),
                               load_default=lambda: ["inference"])
     rate_limit = fields.String(load_default="")
     allowed_models = fields.List(fields.String(), load_default=lambda: ["*"])
     allowed_providers = fields.List(fields.String(), load_default=lambda: ["*"])
-    capture_content = StrictBoolean(load_default=True)  # false: this key's messages never go into traces
-
-    @validates_schema
-    def _one_secret(self, data, **_):
-        if bool(data.get("key")) == bool(data.get("key_sha256")):
-            raise ValidationError("set exactly one of key or key_sha256", "key")
+    max_budget_usd = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    soft_budget_usd = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    budget_duration = fields.String(load_default="", validate=validate.OneOf(("", *BUDGET_DURATIONS)))
 
     @validates("rate_limit")
     def _rate_limit(self, value, **_):
         if value and not all(RATE_LIMIT.match(part) for part in re.split(r"[,;|]", value)):
             raise ValidationError(f"not a rate limit: {value!r} (expected e.g. '60/minute;1000/hour')")
+
+
+class ApiKeySchema(KeyLimitsSchema):
+    key = fields.String()
+    capture_content = StrictBoolean(load_default=True)  # false: this key's messages never go into traces
+    key_sha256 = fields.String(validate=validate.Regexp(r"^[0-9a-fA-F]{64}$", error="not a sha256 hex digest"))
+
+    @validates_schema
+    def _one_secret(self, data, **_):
+        if bool(data.get("key")) == bool(data.get("key_sha256")):
+            raise ValidationError("set exactly one of key or key_sha256", "key")
 
 
 class OAuthSchema(StrictSchema):
@@ -137,6 +146,7 @@ class ProviderSchema(StrictSchema):
     connect_timeout_secs = fields.Float(load_default=10, validate=validate.Range(min=0, min_inclusive=False))
     default_model = fields.String(load_default="")
     models = fields.List(fields.Nested(ModelSchema), load_default=list)
+    discover_models = StrictBoolean(load_default=False)  # list the provider's own models (app.catalog)
 
 
 class CandidateSchema(StrictSchema):

@@ -36,7 +36,7 @@ def require_session():
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     try:
-        g.dashboard_key = sessions.signed_in(cortex().keys, request.method, request.form.get("csrf")).name
+        g.dashboard_key = sessions.signed_in(cortex().keys, request.method, request.form.get("csrf"))
     except AuthenticationFailed:
         if request.method == "GET":
             return redirect(url_for("dashboard.sign_in"))
@@ -52,7 +52,7 @@ def security_headers(response):
 
 def _page(endpoint: str, **context):
     return render_template(f"dashboard/{endpoint}.html", pages=PAGES, current=endpoint,
-                           key_name=g.get("dashboard_key"), csrf=sessions.csrf_token(), **context)
+                           key_name=g.dashboard_key.name if "dashboard_key" in g else None, csrf=sessions.csrf_token(), **context)
 
 
 @bp.route("/login", methods=("GET", "POST"), endpoint="sign_in")
@@ -86,7 +86,7 @@ def usage_csv():
     """The usage explorer's records as CSV: the /usage filters, newest first, up to CSV_MAX_ROWS rows."""
     query = load_query(USAGE_LIST_QUERY)
     query["limit"] = 1000
-    principal = cortex().keys.named(g.dashboard_key)
+    principal = g.dashboard_key
     out = io.StringIO()
     writer = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore")
     writer.writeheader()

@@ -220,6 +220,48 @@ def test_usage_of_both_instances_lands_in_postgresql(instances, database_url):
         assert {record["request_id"] for record in records} == set(sent)
 
 
+def test_a_key_created_on_one_instance_works_on_the_other_and_its_revocation_too(instances):
+    a, b = instances
+    created = call(a, "POST", "/api/keys", json={"name": "across", "permissions": ["inference"]})
+    assert created.status_code == 201
+    key, key_id = created.json()["key"], created.json()["id"]
+    for _ in range(4):  # at once, on any worker of the other instance
+        assert call(b, "POST", "/v1/chat/completions", key=key, json={"model": "gpt-4o", "messages": HELLO}).ok
+    assert call(a, "DELETE", f"/api/keys/{key_id}").status_code == 200
+    time.sleep(1.0)  # the contract: every worker of every instance within a second
+    for _ in range(4):
+        refused = call(b, "POST", "/v1/chat/completions", key=key, json={"model": "gpt-4o", "messages": HELLO})
+        assert refused.status_code == 401
+    assert call(b, "GET", f"/api/keys/{key_id}").status_code == 404
+
+
+def test_a_budget_is_spent_exactly_across_instances_and_holds_on_both(instances, mock):
+    a, b = instances
+    created = call(a, "POST", "/api/keys", json={"name": "shared-budget", "max_budget_usd": 100,
+                                                 "budget_duration": "month"}).json()
+
+    def one(server):
+        response = call(server, "POST", "/v1/chat/completions", key=created["key"],
+                        json={"model": "gpt-4o", "messages": HELLO})
+        assert response.status_code == 200, response.text
+        reply = response.json()["usage"]
+        return (reply["prompt_tokens"] * 2.5 + reply["completion_tokens"] * 10) / 1e6  # gpt-4o's test prices
+
+    with ThreadPoolExecutor(8) as pool:
+        costs = list(pool.map(one, [a, b] * 8))
+    shown = [call(server, "GET", f"/api/keys/{created['id']}").json()["budget"] for server in (a, b)]
+    assert shown[0] == shown[1] and shown[0]["spend_usd"] == pytest.approx(sum(costs), abs=1e-9)
+    patched = call(a, "PATCH", f"/api/keys/{created['id']}", json={"max_budget_usd": shown[0]["spend_usd"]})
+    assert patched.status_code == 200
+    time.sleep(1.0)
+    calls = mock.calls("/v1/chat/completions")
+    for server in (a, b, a, b):
+        refused = call(server, "POST", "/v1/chat/completions", key=created["key"],
+                       json={"model": "gpt-4o", "messages": HELLO})
+        assert refused.status_code == 429 and refused.json()["error"]["type"] == "insufficient_quota"
+    assert mock.calls("/v1/chat/completions") == calls
+
+
 def test_both_instances_are_ready(instances):
     for server in instances:
         assert call(server, "GET", "/ready").json()["status"] == "ready"

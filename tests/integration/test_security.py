@@ -7,7 +7,10 @@ and in the usage records. CSRF and open-redirect safety of the OAuth callback ar
 test_oauth.py; key comparison in tests/unit/test_keys.py.
 """
 import hashlib
+import os
 import sqlite3
+import subprocess
+import sys
 import stat
 import time
 from pathlib import Path
@@ -15,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.cortex_server import ADMIN_KEY, INFERENCE_KEY, LIMITED_KEY, CortexServer, base_config
+from tests.cortex_server import ADMIN_KEY, INFERENCE_KEY, LIMITED_KEY, REPO, CortexServer, base_config, free_port
 from tests.mocks import Fail, Stream
 from tests.mocks.oauth_server import MockOAuthServer
 from tests.mocks.openai_wire import chat_completion_chunks
@@ -25,7 +28,8 @@ USAGE_ONLY_KEY = "test-usage-only-key-0006"
 OAUTH_CLIENT = "security-client"
 OAUTH_CLIENT_SECRET = "oauth-client-secret-0005"
 PROVIDER_KEYS = ("sk-mock-openai-secret-1", "sk-ant-mock-secret-2", "azure-mock-secret-3")
-PATH_VALUES = {"provider": "claude-oauth", "name": "mockai", "section": "caching"}
+PATH_VALUES = {"provider": "claude-oauth", "name": "mockai", "section": "caching", "model_id": "gpt-4o",
+               "key_id": "config:admin"}
 HELLO = [{"role": "user", "content": "hello"}]
 
 
@@ -201,3 +205,15 @@ def test_database_and_key_files_are_private(server):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     with sqlite3.connect(db_path) as db:  # still readable by its owner
         assert db.execute("SELECT count(*) FROM usage_records").fetchone()[0] > 0
+
+
+def test_gunicorn_refuses_the_development_key_on_a_reachable_address(tmp_path):
+    """The shipped config, bound to every interface with no CORTEX_ADMIN_KEY: no start, and why."""
+    (tmp_path / "cortex.yaml").write_text((REPO / "cortex.yaml").read_text())
+    env = {**os.environ, "CORTEX_CONFIG": str(tmp_path / "cortex.yaml"), "CORTEX_HOST": "0.0.0.0",
+           "CORTEX_PORT": str(free_port())}
+    env.pop("CORTEX_ADMIN_KEY", None)
+    run = subprocess.run([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=REPO,
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode != 0
+    assert "refusing to start" in run.stderr and "CORTEX_ADMIN_KEY" in run.stderr

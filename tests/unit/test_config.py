@@ -1,9 +1,10 @@
 """cortex.yaml loading: env expansion, validation messages that name the key path."""
+import hashlib
 import textwrap
 
 import pytest
 
-from app.config import ConfigError, expand_env, load_config, parse_config
+from app.config import ConfigError, expand_env, exposed_development_key, load_config, parse_config
 
 MINIMAL = {"api_keys": [{"name": "k", "key": "secret-key-123"}],
            "providers": [{"name": "oa", "type": "openai", "api_keys": ["sk-1"]}]}
@@ -76,3 +77,24 @@ def test_shipped_config_loads_without_provider_keys():
     assert config.server.port == 8090
     assert [p.name for p in config.providers] == ["openai", "anthropic"]
     assert config.provider("openai").missing_key_variables == ("OPENAI_API_KEY",)
+
+
+@pytest.mark.parametrize("environ, refused", [
+    ({}, False),                                            # shipped: 127.0.0.1 with the development key
+    ({"CORTEX_HOST": "0.0.0.0"}, True),
+    ({"CORTEX_HOST": "::"}, True),
+    ({"CORTEX_HOST": "cortex.example.com"}, True),
+    ({"CORTEX_HOST": "localhost"}, False),
+    ({"CORTEX_HOST": "0.0.0.0", "CORTEX_ADMIN_KEY": "a-secret-of-my-own-0123"}, False),
+])
+def test_the_development_key_is_refused_on_a_reachable_address(environ, refused):
+    problem = exposed_development_key(load_config("cortex.yaml", environ=environ))
+    assert bool(problem) == refused
+    if refused:
+        assert "CORTEX_ADMIN_KEY" in problem and "127.0.0.1" in problem
+
+
+def test_shipped_config_takes_the_admin_key_from_the_environment():
+    config = load_config("cortex.yaml", environ={"CORTEX_ADMIN_KEY": "a-secret-of-my-own-0123"})
+    assert config.api_keys[0].key_digest == hashlib.sha256(b"a-secret-of-my-own-0123").digest()
+    assert load_config("cortex.yaml", environ={}).server.host == "127.0.0.1"

@@ -40,11 +40,27 @@ export const api = {
 };
 
 // The runtime keys API (/api/keys): the only code that knows its paths and fields.
+// A key as the page shows it: {id, name, permissions, models, budget, period, rpm, readOnly}.
+const RATE_PER_MINUTE = /^\s*(\d+)\s*\/\s*minute\s*$/;
+
+function shown(key) {
+  const perMinute = RATE_PER_MINUTE.exec(key.rate_limit || "");
+  return {id: key.id, name: key.name, permissions: key.permissions, models: key.allowed_models,
+          budget: key.max_budget_usd, period: key.budget_duration, readOnly: key.read_only,
+          rpm: perMinute ? Number(perMinute[1]) : key.rate_limit};
+}
+
 export const keys = {
-  list: async () => {
-    const body = await call("GET", "/api/keys").then(json);
-    return Array.isArray(body) ? body : (body.data || body.keys || []);
+  list: async () => (await call("GET", "/api/keys").then(json)).data.map(shown),
+  // spec: {name, permissions, models?, budget?, period?, rpm?} → the new key, its plaintext in `key` (shown once)
+  create: async (spec) => {
+    const body = {name: spec.name, permissions: spec.permissions};
+    if (spec.models) body.allowed_models = spec.models;
+    if (spec.budget !== undefined) body.max_budget_usd = spec.budget;
+    if (spec.period) body.budget_duration = spec.period;
+    if (spec.rpm) body.rate_limit = `${spec.rpm}/minute`;
+    const created = await call("POST", "/api/keys", body).then(json);
+    return {...shown(created), key: created.key};
   },
-  create: (spec) => call("POST", "/api/keys", spec).then(json),  // → {id, key (shown once), ...}
   revoke: (id) => call("DELETE", `/api/keys/${encodeURIComponent(id)}`),
 };

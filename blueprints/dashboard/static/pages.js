@@ -187,14 +187,18 @@ async function keysPage() {
     body.replaceChildren(...list.map((key) => {
       const row = document.createElement("tr");
       row.dataset.key = key.name;
-      for (const value of [key.name, (key.permissions || []).join(", "), (key.models || key.allowed_models || []).join(", "),
-                           key.max_budget_usd, key.budget_duration, key.rpm]) cell(row, value);
-      const revoke = Object.assign(document.createElement("button"), {type: "button", textContent: "Revoke"});
-      revoke.addEventListener("click", async () => {
-        await keys.revoke(key.id).catch((e) => say(e.message, true));
-        await load();
-      });
-      cell(row, "").appendChild(revoke);
+      for (const value of [key.name, key.permissions.join(", "), key.models.join(", "), key.budget, key.period,
+                           key.rpm]) cell(row, value);
+      if (key.readOnly) {
+        cell(row, "cortex.yaml");
+      } else {
+        const revoke = Object.assign(document.createElement("button"), {type: "button", textContent: "Revoke"});
+        revoke.addEventListener("click", async () => {
+          await keys.revoke(key.id).catch((e) => say(e.message, true));
+          await load();
+        });
+        cell(row, "").appendChild(revoke);
+      }
       return row;
     }));
     say(`${list.length} keys`);
@@ -205,8 +209,8 @@ async function keysPage() {
     const spec = {name: data.get("name"), permissions: data.getAll("permissions")};
     const models = (data.get("models") || "").split(",").map((m) => m.trim()).filter(Boolean);
     if (models.length) spec.models = models;
-    if (data.get("max_budget_usd")) spec.max_budget_usd = Number(data.get("max_budget_usd"));
-    if (data.get("budget_duration")) spec.budget_duration = data.get("budget_duration");
+    if (data.get("max_budget_usd")) spec.budget = Number(data.get("max_budget_usd"));
+    if (data.get("budget_duration")) spec.period = data.get("budget_duration");
     if (data.get("rpm")) spec.rpm = Number(data.get("rpm"));
     try {
       const created = await keys.create(spec);
