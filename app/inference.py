@@ -56,6 +56,11 @@ class CallContext:
         if self.inflight:
             self.inflight.routed(route.provider.name, route.model)
 
+    @property
+    def traceparent(self) -> str:
+        """The W3C trace context to send upstream: this request's span as the parent; "" untraced."""
+        return self.span.traceparent if self.span is not None else ""
+
     def chunk_sent(self) -> None:
         now = time.monotonic()
         if self.first_byte_at is None:
@@ -159,7 +164,7 @@ class InferenceService:
         if adapter.wire_format != "anthropic":
             return {"input_tokens": estimate_input_tokens(body)}
         call = UpstreamCall(path="/messages/count_tokens", body={**body, "model": route.model}, model=route.model,
-                            headers=client_headers)
+                            headers=client_headers, traceparent=ctx.traceparent)
         return adapter.send(call).body
 
     def model(self, principal, model_id: str):
@@ -212,8 +217,7 @@ class InferenceService:
             call, ctx.dropped = chat_call(client_format, adapter.wire_format, body, route.model,
                                           inject_cache_control=caching.auto_inject_anthropic_cache_control,
                                           client_headers=client_headers)
-            if span is not None:
-                call.traceparent = span.traceparent
+            call.traceparent = ctx.traceparent
             return adapter.stream(call) if ctx.stream else adapter.send(call)
 
         route, answer = self.first_answer(ctx, resolution, routes, open_route)

@@ -62,8 +62,7 @@ def one_request(tracer, principal, route, traced: bool) -> None:
     if span is not None:
         genai.record_request(span, BODY, tracer.captures(principal), False)
     call = SimpleNamespace(traceparent="")
-    if span is not None:
-        call.traceparent = span.traceparent
+    call.traceparent = ctx.traceparent
     ctx.route, ctx.requested_model, ctx.client_format = route, "gpt-4o", "openai"
     if span is not None:
         genai.record_reply(span, REPLY, tracer.captures(principal))

@@ -147,11 +147,11 @@ class Chromium:
                 raise BrowserError(f"still false after {timeout}s: {expression}")
             time.sleep(0.1)
 
-    def submit(self, form_selector: str, fields: dict) -> None:
-        """Fill a form's inputs and submit it as a user would, then wait for the next page."""
+    def submit(self, form_selector: str, fields: dict | None = None) -> None:
+        """Fill a form's inputs and submit it as a user would, then wait for the page it leads to."""
         since = self.event_count
         assignments = "".join(f"form.elements.namedItem({json.dumps(name)}).value = {json.dumps(value)};"
-                              for name, value in fields.items())
+                              for name, value in (fields or {}).items())
         self.evaluate(f"(() => {{ const form = document.querySelector({json.dumps(form_selector)});"
                       f"{assignments} form.requestSubmit(); }})()")
         self.wait_event("Page.loadEventFired", since)

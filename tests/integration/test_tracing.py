@@ -14,6 +14,7 @@ from tests.otlp_receiver import OTLPReceiver
 
 PRIVATE_KEY = "test-private-key-0004"
 CLAUDE = "claude-3-5-sonnet-20241022"
+EMBEDDING_MODEL = "text-embedding-3-small"
 SPAN_KIND_CLIENT = 3
 STATUS_ERROR = 2
 COLLECTOR_AUTH = "Basic cGstbGYtdGVzdDpzay1sZi10ZXN0"
@@ -31,6 +32,7 @@ def traced_config(endpoint: str, capture: bool = True):
         config = base_config(mock_url, db_path)
         config["api_keys"].append({"name": "private", "key": PRIVATE_KEY, "permissions": ["inference"],
                                    "capture_content": False})
+        config["providers"][0]["models"].append({"id": EMBEDDING_MODEL, "kind": "embedding"})
         closed = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens: the connection is refused
         config["providers"].append({"name": "down", "type": "openai", "base_url": closed, "api_keys": ["sk-down"],
                                     "timeout_secs": 5, "connect_timeout_secs": 2, "models": [{"id": "gpt-4o"}]})
@@ -173,6 +175,23 @@ def test_invalid_traceparent_starts_a_new_trace(cortex, receiver, mock):
     span = receiver.span_of(request_id(raw))
     assert span.parent_span_id == "" and span.trace_id != "0" * 32
     assert mock.requests_to("/v1/chat/completions")[-1].headers["traceparent"].split("-")[1] == span.trace_id
+
+
+def test_embeddings_span_and_upstream_trace_context(cortex, receiver, mock):
+    raw = cortex.openai().embeddings.with_raw_response.create(model=EMBEDDING_MODEL, input=["trace me, vectors"])
+    span = receiver.span_of(request_id(raw))
+    assert span.name == f"embeddings {EMBEDDING_MODEL}"
+    assert span.attributes["gen_ai.operation.name"] == "embeddings"
+    assert span.attributes["gen_ai.usage.input_tokens"] == raw.parse().usage.prompt_tokens > 0
+    assert mock.requests_to("/v1/embeddings")[-1].headers["traceparent"] == f"00-{span.trace_id}-{span.span_id}-01"
+
+
+def test_model_listing_makes_no_span(cortex, receiver):
+    listed = requests.get(cortex.url + "/v1/models", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+    traced = cortex.openai().chat.completions.with_raw_response.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "after the listing"}])
+    receiver.span_of(request_id(traced))  # exported after the listing would have been
+    assert not [s for s in receiver.spans if s.attributes.get("cortex.request_id") == listed.headers["x-request-id"]]
 
 
 def test_key_that_opts_out_never_has_its_messages_recorded(cortex, receiver):

@@ -172,17 +172,7 @@ async function keysPage() {
   const table = document.getElementById("keys"), form = document.getElementById("key-form");
   const shown = document.getElementById("new-key");
   async function load() {
-    let list;
-    try {
-      list = await keys.list();
-    } catch (error) {
-      if (error.status === 404) {
-        form.hidden = true;
-        say("This server has no runtime keys API (/api/keys): keys are configured in cortex.yaml.", true);
-        return;
-      }
-      throw error;
-    }
+    const list = await keys.list();
     const body = table.tBodies[0];
     body.replaceChildren(...list.map((key) => {
       const row = document.createElement("tr");
