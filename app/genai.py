@@ -86,7 +86,9 @@ def _input_messages(body: dict) -> list:
             continue
         parts = _text_parts(message.get("content"))
         for call in message.get("tool_calls") or ():  # OpenAI's assistant tool calls
-            function = call.get("function") or {} if isinstance(call, dict) else {}
+            if not isinstance(call, dict):
+                continue
+            function = call.get("function") or {}
             parts.append({"type": "tool_call", "id": call.get("id"), "name": function.get("name"),
                           "arguments": function.get("arguments")})
         messages.append({"role": message.get("role"), "parts": parts})

@@ -64,7 +64,8 @@ class Metrics:
                                      ("result",), registry=self.registry)
 
         # The OpenTelemetry GenAI client metrics, Prometheus-named (dots become underscores).
-        self.genai_tokens = Histogram("gen_ai_client_token_usage", "GenAI token usage per request (gen_ai.client.token.usage)",
+        self.genai_tokens = Histogram("gen_ai_client_token_usage",
+                                      "GenAI token usage per request (gen_ai.client.token.usage)",
                                       ("gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model",
                                        "gen_ai_token_type"), buckets=TOKEN_BUCKETS, registry=self.registry)
         self.genai_duration = Histogram("gen_ai_client_operation_duration_seconds",

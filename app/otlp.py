@@ -169,8 +169,8 @@ class BatchExporter:
         batch = [self._queue.popleft() for _ in range(size)]
         if not batch:
             return 0
-        body = encode_export_request(batch, self.settings.resource)
         try:
+            body = encode_export_request(batch, self.settings.resource)
             response = self._client().request("POST", self._path, body=body, headers=self._headers)
             status = response.status_code
             response.read()

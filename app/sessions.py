@@ -15,7 +15,7 @@ import hmac
 import secrets
 from datetime import timedelta
 
-from flask import session
+from flask import request, session
 from flask.sessions import SecureCookieSessionInterface
 
 from app.auth import require_permission
@@ -29,8 +29,7 @@ SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 
 class DashboardSessionInterface(SecureCookieSessionInterface):
     def get_cookie_secure(self, app) -> bool:
-        from flask import request  # noqa: PLC0415 - the proxy, read while the response is saved
-        return request.is_secure
+        return request.is_secure  # called while the response is saved, inside the request
 
 
 def init_app(app, encryption_key: bytes) -> None:

@@ -52,7 +52,8 @@ def security_headers(response):
 
 def _page(endpoint: str, **context):
     return render_template(f"dashboard/{endpoint}.html", pages=PAGES, current=endpoint,
-                           key_name=g.dashboard_key.name if "dashboard_key" in g else None, csrf=sessions.csrf_token(), **context)
+                           key_name=g.dashboard_key.name if "dashboard_key" in g else None,
+                           csrf=sessions.csrf_token(), **context)
 
 
 @bp.route("/login", methods=("GET", "POST"), endpoint="sign_in")

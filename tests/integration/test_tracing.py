@@ -239,7 +239,8 @@ def test_collector_down_changes_nothing_for_the_client(start_cortex, mock):
     dropped = 0.0
     for _ in range(100):  # the exporter sends in the background: wait for its first failure
         metrics = requests.get(down.url + "/metrics", headers=headers).text
-        lines = [line for line in metrics.splitlines() if line.startswith('cortex_otel_spans_total{outcome="export_failed"}')]
+        lines = [line for line in metrics.splitlines()
+                 if line.startswith('cortex_otel_spans_total{outcome="export_failed"}')]
         dropped = float(lines[0].split()[-1]) if lines else 0.0
         if dropped:
             break
