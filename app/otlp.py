@@ -26,6 +26,7 @@ log = logging.getLogger("cortex.otlp")
 SCOPE_NAME = "cortex"
 EXPORT_TIMEOUT_SECS = 10.0
 CLOSE_TIMEOUT_SECS = 5.0
+SPANS_PER_YIELD = 32  # ~0.5 ms of encoding between two chances for requests to run
 
 # Wire types of the protobuf encoding.
 VARINT, FIXED64, LENGTH = 0, 1, 2
@@ -60,7 +61,7 @@ def _fixed64(number: int, value: int) -> bytes:
 
 
 STRING_VALUE, BOOL_VALUE, INT_VALUE, DOUBLE_VALUE = _tag(1, LENGTH), _tag(2, VARINT), _tag(3, VARINT), _tag(4, FIXED64)
-KEY_VALUE, VALUE = _tag(1, LENGTH), _tag(2, LENGTH)  # the fields of each attribute's KeyValue
+VALUE = _tag(2, LENGTH)  # KeyValue.value
 
 
 def _any_value(value) -> bytes:
@@ -79,22 +80,24 @@ def _any_value(value) -> bytes:
     return _any_value(str(value))
 
 
-@functools.lru_cache(maxsize=1024)
-def _key(key: str) -> bytes:
-    """An attribute's KeyValue.key field; the keys are a small fixed vocabulary."""
-    return _field(1, key.encode())
+def _attribute(number: int, key: str, value) -> bytes:
+    """One common.v1.KeyValue as field `number` of its message."""
+    encoded_value = _any_value(value)
+    key_value = _field(1, key.encode()) + VALUE + _varint(len(encoded_value)) + encoded_value
+    return _tag(number, LENGTH) + _varint(len(key_value)) + key_value
+
+
+# Most attributes repeat from span to span (operation, provider, models, key name, flags): each
+# is encoded once. Unique ones (request ids, token counts) pass through and are evicted first.
+# typed: True and 1 are different attributes.
+_repeated_attribute = functools.lru_cache(maxsize=4096, typed=True)(_attribute)
 
 
 def _attributes(number: int, attributes: dict) -> bytes:
     """repeated common.v1.KeyValue; None values are left out."""
-    tag = _tag(number, LENGTH)
-    out = []
-    for key, value in attributes.items():
-        if value is not None:
-            encoded_value = _any_value(value)
-            key_value = _key(key) + VALUE + _varint(len(encoded_value)) + encoded_value
-            out.append(tag + _varint(len(key_value)) + key_value)
-    return b"".join(out)
+    return b"".join(_repeated_attribute(number, key, value) if isinstance(value, (str, int))
+                    else _attribute(number, key, value)
+                    for key, value in attributes.items() if value is not None)
 
 
 def encode_span(span) -> bytes:
@@ -116,12 +119,15 @@ def encode_span(span) -> bytes:
     return b"".join(out)
 
 
-def encode_export_request(spans, resource: dict, scope_version: str = "") -> bytes:
-    """collector.trace.v1.ExportTraceServiceRequest: one resource, one scope, the spans."""
-    scope = _field(1, SCOPE_NAME.encode()) + (_field(2, scope_version.encode()) if scope_version else b"")
-    scope_spans = _field(1, scope) + b"".join(_field(2, encode_span(span)) for span in spans)
+def export_request(encoded_spans: list, resource: dict) -> bytes:
+    """collector.trace.v1.ExportTraceServiceRequest of spans already encoded: one resource, one scope."""
+    scope_spans = _field(1, _field(1, SCOPE_NAME.encode())) + b"".join(_field(2, span) for span in encoded_spans)
     resource_spans = _field(1, _attributes(1, resource)) + _field(2, scope_spans)
     return _field(1, resource_spans)
+
+
+def encode_export_request(spans, resource: dict) -> bytes:
+    return export_request([encode_span(span) for span in spans], resource)
 
 
 class BatchExporter:
@@ -170,7 +176,12 @@ class BatchExporter:
         if not batch:
             return 0
         try:
-            body = encode_export_request(batch, self.settings.resource)
+            encoded = []
+            for span in batch:
+                encoded.append(encode_span(span))
+                if len(encoded) % SPANS_PER_YIELD == 0:
+                    gevent.sleep(0)  # a whole batch at once would hold the worker's hub for milliseconds
+            body = export_request(encoded, self.settings.resource)
             response = self._client().request("POST", self._path, body=body, headers=self._headers)
             status = response.status_code
             response.read()

@@ -11,6 +11,7 @@ off are both shown. Best of several rounds, so the figures are the code's own co
     python bench/tracing_cost.py [--requests 20000] [--rounds 7]
 """
 import argparse
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -53,9 +54,9 @@ def _config():
     return parse_config(raw, Path("/tmp/cortex-bench.yaml"), {})
 
 
-def one_request(tracer, principal, route, traced: bool) -> None:
+def one_request(tracer, principal, route, traced: bool, number: int) -> None:
     """The tracing calls of app.web.authenticate, InferenceService.chat and InferenceService.record."""
-    ctx = CallContext(request_id="req_0123456789abcdef", endpoint="/v1/chat/completions", principal=principal)
+    ctx = CallContext(request_id=f"req_{number:016x}", endpoint="/v1/chat/completions", principal=principal)
     if traced:
         ctx.span = tracer.start(TRACEPARENT, None)
     span = ctx.span
@@ -66,7 +67,7 @@ def one_request(tracer, principal, route, traced: bool) -> None:
     ctx.route, ctx.requested_model, ctx.client_format = route, "gpt-4o", "openai"
     if span is not None:
         genai.record_reply(span, REPLY, tracer.captures(principal))
-    ctx.usage = Usage(input_tokens=21, output_tokens=6)
+    ctx.usage = Usage(input_tokens=21 + number % 500, output_tokens=6 + number % 300)  # as varied as real ones
     ctx.first_byte_at = ctx.started + 0.1
     fields = ctx.usage_fields()  # made with or without tracing; measured here on both sides
     if ctx.span is not None:
@@ -93,11 +94,12 @@ def main():
     route = Route(config.providers[0], "gpt-4o")
     servers = genai.provider_servers(config.providers)
     rows = []
-    off = best_us(lambda: one_request(None, principal, route, False), args.requests, args.rounds)
+    numbers = itertools.count()
+    off = best_us(lambda: one_request(None, principal, route, False, next(numbers)), args.requests, args.rounds)
     for capture in (False, True):
         exporter = QueueOnly()
         tracer = Tracer(exporter, capture, servers)
-        on = best_us(lambda: one_request(tracer, principal, route, True), args.requests, args.rounds)
+        on = best_us(lambda: one_request(tracer, principal, route, True, next(numbers)), args.requests, args.rounds)
         batch = exporter.spans[:512]
         encode = best_us(lambda: encode_export_request(batch, {"service.name": "cortex"}), 20, args.rounds) / len(batch)
         rows.append((capture, on - off, encode))
