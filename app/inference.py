@@ -323,6 +323,8 @@ class InferenceService:
             raise
         finally:
             ctx.usage = relay.usage
+            if ctx.span is not None and relay.finish_reason:
+                ctx.span.attributes["gen_ai.response.finish_reasons"] = [relay.finish_reason]
             upstream.close()
             self.record(ctx)
 

@@ -107,6 +107,7 @@ def test_anthropic_stream_span_records_time_to_first_token(cortex, receiver):
     assert attrs["gen_ai.provider.name"] == "anthropic"
     assert attrs["cortex.stream"] is True
     assert attrs["gen_ai.usage.output_tokens"] > 0
+    assert attrs["gen_ai.response.finish_reasons"] == ["end_turn"]
     first_token = span.event("gen_ai.first_token")
     assert first_token is not None and first_token[1]["gen_ai.response.time_to_first_token"] > 0
     assert span.start_ns <= first_token[2] <= span.end_ns
@@ -139,6 +140,8 @@ def test_streamed_translated_failed_over_request_is_one_span(cortex, receiver, m
     assert attrs["cortex.stream"] is True
     assert attrs["gen_ai.provider.name"] == "anthropic"
     assert attrs["gen_ai.usage.output_tokens"] == chunks[-1].usage.completion_tokens
+    assert attrs["gen_ai.response.finish_reasons"] == [next(c.choices[0].finish_reason for c in chunks
+                                                            if c.choices and c.choices[0].finish_reason)]
     failover = span.event("cortex.failover")
     assert failover is not None and failover[1]["cortex.candidate"] == "down:gpt-4o"
     assert span.event("gen_ai.first_token") is not None
