@@ -14,6 +14,9 @@ Windows (UTC): `1h` starts on the hour, `1d` at midnight, `7d` on Monday at midn
 one window for the key's life. The counter's name holds the anchor too, so any change of
 duration starts afresh.
 
+A counter starts from what the store's usage records say was spent in its window (shared
+memory is lost when the instance restarts): see `Budgets._seed`.
+
 A request is refused before it reaches a provider once the window's spend has reached the
 budget. Its own cost is charged when it ends (a stream's when the stream ends): requests
 already running when the budget is reached still finish, so spend can pass the budget by
@@ -22,10 +25,15 @@ what those cost.
 import calendar
 import logging
 import math
+import time
 from datetime import datetime, timezone
 
+from peewee import fn
+
 from app.config import BUDGET_ANCHOR
+from app.db import UsageRecord
 from app.errors import BudgetExceeded, ServiceUnavailable
+from app.usage import STORE_ERRORS, off_hub_for
 
 log = logging.getLogger("cortex.budgets")
 
@@ -68,10 +76,12 @@ def iso(timestamp: float) -> str | None:
 
 
 class Budgets:
-    def __init__(self, counters, metrics, clock):
+    def __init__(self, counters, metrics, clock, store):
         self._counters = counters
         self._metrics = metrics
         self._clock = clock
+        self._store = store
+        self._seeded = set()  # this worker's counters known to hold what the store recorded before them
 
     @staticmethod
     def applies(principal) -> bool:
@@ -80,7 +90,30 @@ class Budgets:
     def _counter(self, principal, now: float) -> tuple[str, float, float]:
         start, end = window(principal.budget_duration, now, principal.budget_anchor)
         name = f"spend:{principal.id}:{principal.budget_duration or 'life'}:{int(principal.budget_anchor)}:{int(start)}"
+        if name not in self._seeded:
+            self._seed(principal, name, start, end, now)
         return name, start, end
+
+    def _seed(self, principal, name: str, start: float, end: float, now: float) -> None:
+        """Start a counter from the usage the store recorded in its window: shared memory does not
+        survive a restart of the instance, nor Redis a flush. The first worker to get the counter's
+        marker adds what was recorded before that moment; every charge after it goes to the counter."""
+        expiry = 0.0 if math.isinf(end) else end - now + EXPIRY_MARGIN_SECS
+        try:
+            if self._counters.incr("seeded:" + name, 1, expiry) == 1:
+                recorded = off_hub_for(self._store, self._recorded_spend, principal.name,
+                                       max(start, principal.created_at or 0.0), min(end, time.time()))
+                if recorded:
+                    self._counters.incr(name, to_nano(recorded), expiry)
+            self._seeded.add(name)
+        except (*COUNTER_ERRORS, *STORE_ERRORS) as exc:  # counted from zero meanwhile; the next request retries
+            log.warning("budget of key %s not read from the store: %s", principal.name, type(exc).__name__)
+
+    def _recorded_spend(self, key_name: str, since: float, until: float) -> float:
+        with self._store.database.connection_context():
+            return (UsageRecord.select(fn.SUM(UsageRecord.cost_usd))
+                    .where((UsageRecord.api_key_name == key_name) & (UsageRecord.timestamp >= since)
+                           & (UsageRecord.timestamp < until)).scalar() or 0.0)
 
     def spent_nano(self, principal) -> tuple[int, float, float]:
         """(spend in the current window, its start, its end)."""
@@ -88,11 +121,11 @@ class Budgets:
         return self._counters.get(name)[0], start, end
 
     def check(self, principal) -> None:
-        """Refuse a key whose current window has used its budget (before any provider is called)."""
-        if principal.max_budget_usd is None:
-            return
+        """Refuse a key whose current window has used its budget (before any provider is called).
+        Called for every key with a budget, soft only included: the window is then seeded before
+        the request has a usage record of its own."""
         spent, _, end = self.spent_nano(principal)
-        if spent >= to_nano(principal.max_budget_usd):
+        if principal.max_budget_usd is not None and spent >= to_nano(principal.max_budget_usd):
             resets = f"; it resets at {iso(end)}" if iso(end) else ""
             raise BudgetExceeded(f"API key '{principal.name}' has used its budget of "
                                  f"${principal.max_budget_usd:g} (spent ${spent / NANO:.6f}){resets}")

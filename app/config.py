@@ -66,6 +66,7 @@ class ApiKeyConfig:
     disabled: bool = False
     metadata: dict = field(default_factory=dict, compare=False)
     source: str = "config"             # "config" (cortex.yaml, read-only) or "api" (/api/keys)
+    key_prefix: str = ""               # runtime keys: the plaintext's first characters, to recognise it by
     created_at: float | None = None
     capture_content: bool = True  # False: traces never carry this key's messages
 

@@ -184,6 +184,8 @@ class Store:
         self.database.bind(MODELS, bind_refs=False, bind_backrefs=False)
         self._wal_keeper = None
         sqlite = isinstance(self.database, peewee.SqliteDatabase)
+        # psycopg waits through gevent (psycogreen): PostgreSQL queries yield to the hub by themselves.
+        self.yields = not sqlite
         with self.database.connection_context(), self._schema_lock():
             if sqlite:
                 self.database.execute_sql("PRAGMA journal_mode=wal")

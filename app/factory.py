@@ -63,7 +63,7 @@ class Cortex:
         self.cache = RedisResponseCache(self.redis) if self.redis is not None else ResponseCache(self.store)
         self.usage_queries = UsageQueries(self.store)
         self.metrics = Metrics()
-        self.budgets = Budgets(self.counters, self.metrics, self.clock)
+        self.budgets = Budgets(self.counters, self.metrics, self.clock, self.store)
         self.tracer = self._tracer(config) if config.observability.enabled else None
         self.health = ProviderHealth(p.name for p in config.providers)  # per worker
         self.inference = InferenceService(self.router, self.adapters, self.settings, self.usage, self.cache,

@@ -8,6 +8,7 @@ or revoked key takes effect everywhere within a second without a store read per 
 its own, outside the instance's shared memory: each worker also looks at the table's
 fingerprint every `STORE_POLL_SECS`, in the background.
 """
+import dataclasses
 import hashlib
 import logging
 import secrets
@@ -20,7 +21,7 @@ import peewee
 from app.config import ApiKeyConfig
 from app.db import ApiKeyRecord
 from app.errors import Conflict, NotFound, PermissionDenied
-from app.usage import STORE_ERRORS, off_hub
+from app.usage import STORE_ERRORS, off_hub_for
 
 log = logging.getLogger("cortex.keys")
 
@@ -46,7 +47,7 @@ def _principal(row: ApiKeyRecord) -> ApiKeyConfig:
     for name in TUPLES:
         values[name] = tuple(values[name])
     return ApiKeyConfig(name=row.name, key_digest=bytes.fromhex(row.key_sha256), id=row.id, source="api",
-                        expires_at=row.expires_at, disabled=row.disabled, created_at=row.created_at, **values)
+                        key_prefix=row.key_prefix, expires_at=row.expires_at, disabled=row.disabled, created_at=row.created_at, **values)
 
 
 def _stored_settings(principal: ApiKeyConfig) -> str:
@@ -92,7 +93,7 @@ class RuntimeKeys:
         self._checked_at = time.monotonic()
         version = self._counters.get(VERSION_KEY)[0]
         if version != self._version:
-            off_hub(self._load, version)
+            off_hub_for(self._store, self._load, version)
 
     def _load(self, version) -> None:
         try:
@@ -119,8 +120,8 @@ class RuntimeKeys:
         while True:
             gevent.sleep(STORE_POLL_SECS)
             try:
-                if off_hub(self._stored_fingerprint) != self._fingerprint:
-                    off_hub(self._load, self._version)
+                if off_hub_for(self._store, self._stored_fingerprint) != self._fingerprint:
+                    off_hub_for(self._store, self._load, self._version)
             except STORE_ERRORS as exc:
                 log.warning("could not check API keys: %s", type(exc).__name__)
 
@@ -147,6 +148,7 @@ class RuntimeKeys:
         now = self._clock()
         principal = ApiKeyConfig(
             name=fields["name"], key_digest=digest_of(plaintext), id="key_" + secrets.token_hex(12), source="api",
+            key_prefix=plaintext[:SHOWN_PREFIX_CHARS],
             permissions=frozenset(fields["permissions"]), rate_limit=fields["rate_limit"],
             allowed_models=tuple(fields["allowed_models"]), allowed_providers=tuple(fields["allowed_providers"]),
             max_budget_usd=fields["max_budget_usd"], soft_budget_usd=fields["soft_budget_usd"],
@@ -155,7 +157,7 @@ class RuntimeKeys:
         try:
             with self._store.database.connection_context():
                 ApiKeyRecord.create(id=principal.id, name=principal.name, key_sha256=principal.key_digest.hex(),
-                                    key_prefix=plaintext[:SHOWN_PREFIX_CHARS], settings=_stored_settings(principal),
+                                    key_prefix=principal.key_prefix, settings=_stored_settings(principal),
                                     expires_at=principal.expires_at, disabled=principal.disabled,
                                     created_at=now, updated_at=now)
         except peewee.IntegrityError:
@@ -171,8 +173,7 @@ class RuntimeKeys:
         values["permissions"] = frozenset(values["permissions"])
         for name in TUPLES:
             values[name] = tuple(values[name])
-        updated = ApiKeyConfig(name=current.name, key_digest=current.key_digest, id=current.id, source="api",
-                               created_at=current.created_at, **values)
+        updated = dataclasses.replace(current, **values)
         with self._store.database.connection_context():
             ApiKeyRecord.update(settings=_stored_settings(updated), expires_at=updated.expires_at,
                                 disabled=updated.disabled, updated_at=time.time()).where(

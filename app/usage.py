@@ -68,6 +68,13 @@ def off_hub(call, *args):
     return result
 
 
+def off_hub_for(store, call, *args):
+    """`call(*args)` where it does not hold the hub: in the thread pool for SQLite; in the calling
+    greenlet for PostgreSQL, whose driver yields by itself (many concurrent callers then share the
+    worker's connection pool from one thread, not from the pool's threads)."""
+    return call(*args) if store.yields else off_hub(call, *args)
+
+
 class BackgroundWriter:
     def __init__(self, name: str, store, write_batch, flush_interval: float = FLUSH_INTERVAL_SECS):
         self.name = name

@@ -144,7 +144,7 @@ def authenticate():
     require_permission(principal, permission)
     g.principal = principal
     if permission == "inference":
-        if principal.max_budget_usd is not None:
+        if principal.max_budget_usd is not None or principal.soft_budget_usd is not None:  # Budgets.applies, inline
             app_wide.budgets.check(principal)  # before the request reaches a provider
         path = current.path
         g.call = call = CallContext(request_id=g.request_id, endpoint=path, principal=principal,

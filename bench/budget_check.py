@@ -22,7 +22,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from app.budgets import Budgets  # noqa: E402
-from app.config import ApiKeyConfig  # noqa: E402
+from app.config import ApiKeyConfig, StorageConfig  # noqa: E402
+from app.db import Store  # noqa: E402
 from app.redis_state import RedisCounters, redis_client  # noqa: E402
 from app.shm import SharedCounters  # noqa: E402
 from bench.shared_state import per_call_us  # noqa: E402
@@ -54,18 +55,20 @@ def main():
     folder = Path(tempfile.mkdtemp(prefix="cortex-bench-"))
     budgeted, unbudgeted = key(max_budget_usd=1e9, budget_duration="1d"), key()
     redis_server = RedisServer()
+    store = Store(StorageConfig(database_url=f"sqlite:///{folder}/cortex.db", encryption_key="", redis_url=""))
     try:
         backends = {"shared memory": SharedCounters(str(folder / "counters.shm")),
                     "redis": RedisCounters(redis_client(redis_server.fresh_url()))}
         print("µs per request (check + charge), median of 5 rounds")
         for name, counters in backends.items():
-            budgets = Budgets(counters, NoMetrics(), time.time)
+            budgets = Budgets(counters, NoMetrics(), time.time, store)
             print(f"  {name:14s} budgeted key   {per_call_us(check_and_charge(budgets, budgeted), args.repeat):7.2f}")
             print(f"  {name:14s} check only     "
                   f"{per_call_us(lambda b=budgets: b.check(budgeted), args.repeat):7.2f}")
-        budgets = Budgets(backends["shared memory"], NoMetrics(), time.time)
+        budgets = Budgets(backends["shared memory"], NoMetrics(), time.time, store)
         print(f"  {'any':14s} no budget      {per_call_us(check_and_charge(budgets, unbudgeted), args.repeat):7.2f}")
     finally:
+        store.close()
         redis_server.stop()
 
 

@@ -11,6 +11,7 @@ bp = Blueprint("keys", __name__, url_prefix="/api/keys")
 def key_view(key, with_budget: bool = False) -> dict:
     view = {
         "id": key.id, "name": key.name, "source": key.source, "read_only": key.source != "api",
+        "key_prefix": key.key_prefix or None,
         "permissions": sorted(key.permissions), "allowed_models": list(key.allowed_models),
         "allowed_providers": list(key.allowed_providers), "rate_limit": key.rate_limit or None,
         "max_budget_usd": key.max_budget_usd, "soft_budget_usd": key.soft_budget_usd,

@@ -101,7 +101,8 @@ def test_a_revoked_key_fails_on_both_workers(server):
 
 def test_the_plaintext_is_shown_once_and_only_a_hash_is_stored(server):
     created = create_key(server, name="shown-once")
-    assert "key" not in show(server, created["id"])
+    shown = show(server, created["id"])
+    assert "key" not in shown and created["key"].startswith(shown["key_prefix"]) and len(shown["key_prefix"]) == 14
     listed = requests.get(server.url + "/api/keys", headers=ADMIN).json()["data"]
     assert created["key"] not in str(listed)
     database = server.config["storage"]["database_url"][len("sqlite:///"):]
@@ -276,3 +277,19 @@ def test_cli_create_list_revoke(server):
     assert refused.returncode != 0 and "read-only" in refused.stderr
     time.sleep(1.5)
     assert chat(server, plaintext).status_code == 401
+
+
+def test_a_budget_survives_a_restart_of_the_instance(start_cortex):
+    """Spend lives in shared memory, gone with the instance: a restart reads it back from the usage records."""
+    server = start_cortex()  # its own: it is restarted, on the real clock
+    created = create_key(server, name="restarted", max_budget_usd=100, budget_duration="1d")
+    for n in range(3):
+        assert chat(server, created["key"], f"before-restart-{n}").status_code == 200
+    spent = sum(server.usage_row(f"before-restart-{n}")["cost_usd"] for n in range(3))
+    assert spend(server, created["id"]) == pytest.approx(spent, abs=1e-9)
+    server.stop()
+    server.start()
+    assert spend(server, created["id"]) == pytest.approx(spent, abs=1e-9)
+    assert chat(server, created["key"], "after-restart").status_code == 200
+    spent += server.usage_row("after-restart")["cost_usd"]
+    assert spend(server, created["id"]) == pytest.approx(spent, abs=1e-9)

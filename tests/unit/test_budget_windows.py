@@ -4,7 +4,8 @@ from datetime import datetime, timezone
 import pytest
 
 from app.budgets import Budgets, to_nano, window
-from app.config import ApiKeyConfig
+from app.config import ApiKeyConfig, StorageConfig
+from app.db import Store, UsageRecord
 from app.shm import SharedCounters
 
 
@@ -60,9 +61,16 @@ def key(**fields) -> ApiKeyConfig:
                         allowed_providers=("*",), id="key_1", **fields)
 
 
-def test_charges_land_in_the_window_of_the_moment_they_are_made(tmp_path):
+@pytest.fixture
+def store(tmp_path):
+    store = Store(StorageConfig(database_url=f"sqlite:///{tmp_path}/cortex.db", encryption_key="", redis_url=""))
+    yield store
+    store.close()
+
+
+def test_charges_land_in_the_window_of_the_moment_they_are_made(tmp_path, store):
     now = [at("2026-03-10 23:59:59")]
-    budgets = Budgets(SharedCounters(str(tmp_path / "c.shm"), slots=64), FakeMetrics(), lambda: now[0])
+    budgets = Budgets(SharedCounters(str(tmp_path / "c.shm"), slots=64), FakeMetrics(), lambda: now[0], store)
     daily = key(max_budget_usd=1.0, budget_duration="1d")
     budgets.charge(daily, 0.6)
     budgets.check(daily)
@@ -74,17 +82,35 @@ def test_charges_land_in_the_window_of_the_moment_they_are_made(tmp_path):
     assert budgets.status(daily)["spend_usd"] == 0 and budgets.status(daily)["resets_at"] == "2026-03-12T00:00:00Z"
 
 
-def test_the_soft_budget_is_reported_once_when_crossed(tmp_path):
+def test_the_soft_budget_is_reported_once_when_crossed(tmp_path, store):
     metrics = FakeMetrics()
-    budgets = Budgets(SharedCounters(str(tmp_path / "c.shm"), slots=64), metrics, lambda: 1e9)
+    budgets = Budgets(SharedCounters(str(tmp_path / "c.shm"), slots=64), metrics, lambda: 1e9, store)
     soft = key(soft_budget_usd=0.5)
     for _ in range(4):
         budgets.charge(soft, 0.2)
     assert metrics.soft == ["k"]
 
 
-def test_keys_without_a_budget_are_not_counted(tmp_path):
+def test_keys_without_a_budget_are_not_counted(tmp_path, store):
     counters = SharedCounters(str(tmp_path / "c.shm"), slots=64)
-    budgets = Budgets(counters, FakeMetrics(), lambda: 1e9)
+    budgets = Budgets(counters, FakeMetrics(), lambda: 1e9, store)
     budgets.charge(key(), 5.0)
     assert budgets.status(key()) is None
+
+
+def test_a_new_counter_starts_from_the_usage_recorded_in_its_window(tmp_path, store):
+    """Shared memory is lost when the instance restarts: the store's records carry the spend over."""
+    now = at("2026-03-10 12:00:00")
+    with store.database.connection_context():
+        for key_name, timestamp, cost in [("k", at("2026-03-10 01:00:00"), 0.25), ("k", at("2026-03-10 11:00:00"), 0.5),
+                                          ("k", at("2026-03-09 23:59:59"), 4.0),   # the day before
+                                          ("other", at("2026-03-10 02:00:00"), 8.0), ("k", now - 60, None)]:
+            UsageRecord.create(request_id="r", timestamp=timestamp, api_key_name=key_name, endpoint="/v1/chat/completions",
+                               status="success", cost_usd=cost)
+    counters = SharedCounters(str(tmp_path / "c.shm"), slots=64)
+    daily = key(max_budget_usd=1.0, budget_duration="1d")
+    first = Budgets(counters, FakeMetrics(), lambda: now, store)
+    assert first.status(daily)["spend_usd"] == 0.75
+    first.charge(daily, 0.125)
+    second = Budgets(counters, FakeMetrics(), lambda: now, store)  # another worker: seeded once per instance
+    assert second.status(daily)["spend_usd"] == 0.875

@@ -5,6 +5,7 @@ import textwrap
 import pytest
 
 from app.config import ConfigError, expand_env, exposed_development_key, load_config, parse_config
+from app.routing import Router
 
 MINIMAL = {"api_keys": [{"name": "k", "key": "secret-key-123"}],
            "providers": [{"name": "oa", "type": "openai", "api_keys": ["sk-1"]}]}
@@ -98,3 +99,19 @@ def test_shipped_config_takes_the_admin_key_from_the_environment():
     config = load_config("cortex.yaml", environ={"CORTEX_ADMIN_KEY": "a-secret-of-my-own-0123"})
     assert config.api_keys[0].key_digest == hashlib.sha256(b"a-secret-of-my-own-0123").digest()
     assert load_config("cortex.yaml", environ={}).server.host == "127.0.0.1"
+
+
+@pytest.mark.parametrize("model, provider, priced_by", [
+    ("claude-sonnet-4-5-20250929", "anthropic", "claude-sonnet-4-5-20250929"),  # Claude Code's defaults
+    ("claude-opus-4-5", "anthropic", "claude-opus-4-5-20251101"),
+    ("claude-haiku-4-5-20251001", "anthropic", "claude-haiku-4-5-20251001"),
+    ("claude-opus-4-6", "anthropic", "claude-*"),                     # a newer model than the file
+    ("gpt-5", "openai", "gpt-5"), ("gpt-5-codex", "openai", "gpt-5-codex"),  # Codex
+    ("gpt-4.1", "openai", "gpt-4.1"), ("gpt-5.1-codex-max", "openai", "gpt-*"),
+    ("o3", "openai", "o3"), ("o3-pro", "openai", "o[0-9]*"),
+])
+def test_the_shipped_config_routes_and_prices_current_model_names(model, provider, priced_by):
+    route = Router(load_config("cortex.yaml", environ={})).resolve(model).routes[0]
+    assert (route.provider.name, route.model.startswith(model.split("-2025")[0])) == (provider, True)
+    entry = route.provider.model(route.model)
+    assert entry.id == priced_by and entry.input_cost_per_mtok and entry.output_cost_per_mtok
