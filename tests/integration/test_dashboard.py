@@ -187,8 +187,8 @@ def test_keys_page_creates_and_revokes_a_key(signed_in, cortex):
                      "f.elements.max_budget_usd.value = '5'; f.elements.rpm.value = '30'; f.requestSubmit()")
     secret = browser.wait_for("!document.querySelector('#new-key').hidden && "
                               "document.querySelector('#new-key code').textContent")
-    listed = browser.wait_for("document.querySelector('tr[data-key=from-the-dashboard]') !== null")
-    assert listed
+    shown = browser.wait_for("document.querySelector('tr[data-key=from-the-dashboard]')?.innerText")
+    assert secret[:8] in shown and secret not in shown  # the key's first characters only, to recognise it
     answer = requests.post(cortex.url + "/v1/chat/completions", headers={"Authorization": f"Bearer {secret}"},
                            json={"model": "gpt-4o", "messages": [{"role": "user", "content": "new key"}]})
     assert answer.status_code == 200

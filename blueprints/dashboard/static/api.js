@@ -40,12 +40,12 @@ export const api = {
 };
 
 // The runtime keys API (/api/keys): the only code that knows its paths and fields.
-// A key as the page shows it: {id, name, permissions, models, budget, period, rpm, readOnly}.
+// A key as the page shows it: {id, name, prefix, permissions, models, budget, period, rpm, readOnly}.
 const RATE_PER_MINUTE = /^\s*(\d+)\s*\/\s*minute\s*$/;
 
 function shown(key) {
   const perMinute = RATE_PER_MINUTE.exec(key.rate_limit || "");
-  return {id: key.id, name: key.name, permissions: key.permissions, models: key.allowed_models,
+  return {id: key.id, name: key.name, prefix: key.key_prefix, permissions: key.permissions, models: key.allowed_models,
           budget: key.max_budget_usd, period: key.budget_duration, readOnly: key.read_only,
           rpm: perMinute ? Number(perMinute[1]) : key.rate_limit};
 }

@@ -177,7 +177,7 @@ async function keysPage() {
     body.replaceChildren(...list.map((key) => {
       const row = document.createElement("tr");
       row.dataset.key = key.name;
-      for (const value of [key.name, key.permissions.join(", "), key.models.join(", "), key.budget, key.period,
+      for (const value of [key.name, key.prefix ? `${key.prefix}…` : "", key.permissions.join(", "), key.models.join(", "), key.budget, key.period,
                            key.rpm]) cell(row, value);
       if (key.readOnly) {
         cell(row, "cortex.yaml");
