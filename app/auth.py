@@ -41,6 +41,15 @@ class KeyRing:
             raise AuthenticationFailed(f"API key '{found.name}' has expired")
         return found
 
+    def by_id(self, key_id: str) -> ApiKeyConfig | None:
+        """The key with this id (a dashboard session holds it); None once it is revoked, disabled or expired."""
+        found = next((key for key in self._keys.values() if key.id == key_id), None)
+        if found is None and self._runtime is not None:
+            found = self._runtime.by_id(key_id)
+        if found is None or found.disabled or (found.expires_at is not None and found.expires_at <= self._clock()):
+            return None
+        return found
+
 
 def require_permission(principal: ApiKeyConfig, permission: str) -> None:
     # admin implies usage (DESIGN.md, Access: "admin: /api/*, /oauth/*, /usage*")

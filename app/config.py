@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
+from urllib.parse import unquote
 
 import yaml
 from marshmallow import ValidationError
@@ -68,6 +69,7 @@ class ApiKeyConfig:
     source: str = "config"             # "config" (cortex.yaml, read-only) or "api" (/api/keys)
     key_prefix: str = ""               # runtime keys: the plaintext's first characters, to recognise it by
     created_at: float | None = None
+    capture_content: bool = True  # False: traces never carry this key's messages
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,23 @@ class TokenRefreshConfig:
 
 
 @dataclass(frozen=True)
+class ObservabilityConfig:
+    """OTLP trace export, resolved from `observability:` and the standard OTEL_* variables."""
+
+    traces_endpoint: str = ""  # "" = tracing off
+    headers: dict = field(default_factory=dict, repr=False)  # may hold credentials (Langfuse)
+    resource: dict = field(default_factory=dict)  # service.name and OTEL_RESOURCE_ATTRIBUTES
+    capture_content: bool = False
+    max_queue_size: int = 2048
+    max_export_batch_size: int = 512
+    schedule_delay_secs: float = 1.0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.traces_endpoint)
+
+
+@dataclass(frozen=True)
 class CortexConfig:
     path: Path
     server: ServerConfig
@@ -172,6 +191,7 @@ class CortexConfig:
     caching: CachingConfig
     token_refresh: TokenRefreshConfig
     rate_limit_storage_uri: str
+    observability: ObservabilityConfig = ObservabilityConfig()
     secrets: tuple = field(default=(), repr=False)  # every configured secret, for log scrubbing
 
     def provider(self, name: str) -> ProviderConfig | None:
@@ -244,6 +264,44 @@ def _provider(data: dict, raw: dict, index: int, environ) -> ProviderConfig:
     )
 
 
+def _otel_pairs(text: str) -> dict:
+    """`k=v,k2=v2` as the OTEL_* variables write headers and resource attributes (values URL-encoded)."""
+    pairs = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"expected key=value pairs separated by commas, got {item!r}")
+        pairs[key.strip()] = unquote(value.strip())
+    return pairs
+
+
+def _observability(data: dict, environ) -> ObservabilityConfig:
+    """The file's values first, else the OTEL_* variables the OpenTelemetry SDKs read."""
+    if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true" \
+            or environ.get("OTEL_TRACES_EXPORTER", "").strip().lower() == "none":
+        return ObservabilityConfig()
+    protocol = environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+    if protocol and protocol != "http/protobuf":
+        raise ConfigError(f"OTEL_EXPORTER_OTLP_PROTOCOL: Cortex exports http/protobuf only, not {protocol!r}")
+    base = data["otlp_endpoint"] or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+    endpoint = (data["otlp_traces_endpoint"] or environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+                or (base.rstrip("/") + "/v1/traces" if base else ""))
+    try:
+        headers = {**_otel_pairs(environ.get("OTEL_EXPORTER_OTLP_HEADERS", "")),
+                   **_otel_pairs(environ.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "")), **data["otlp_headers"]}
+        resource = _otel_pairs(environ.get("OTEL_RESOURCE_ATTRIBUTES", ""))
+    except ConfigError as exc:
+        raise ConfigError(f"OTEL_* variable: {exc}") from None
+    resource["service.name"] = data["service_name"] or environ.get("OTEL_SERVICE_NAME") \
+        or resource.get("service.name") or "cortex"
+    capture = data["capture_content"] or environ.get(
+        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "").strip().lower() == "true"
+    return ObservabilityConfig(traces_endpoint=endpoint, headers=headers, resource=resource, capture_content=capture,
+                               max_queue_size=data["max_queue_size"],
+                               max_export_batch_size=data["max_export_batch_size"],
+                               schedule_delay_secs=data["schedule_delay_secs"])
+
+
 def _api_key(data: dict) -> ApiKeyConfig:
     digest = (bytes.fromhex(data["key_sha256"]) if data.get("key_sha256")
               else hashlib.sha256(data["key"].encode()).digest())
@@ -253,6 +311,7 @@ def _api_key(data: dict) -> ApiKeyConfig:
         allowed_providers=tuple(data["allowed_providers"]), id=f"config:{data['name']}",
         max_budget_usd=data["max_budget_usd"], soft_budget_usd=data["soft_budget_usd"],
         budget_duration=data["budget_duration"],
+        capture_content=data["capture_content"],
     )
 
 
@@ -285,6 +344,8 @@ def parse_config(raw: dict, path: Path, environ=os.environ) -> CortexConfig:
     secrets += [p.oauth.client_secret for p in providers if p.oauth and p.oauth.client_secret]
     if storage["encryption_key"]:
         secrets.append(storage["encryption_key"])
+    observability = _observability(data["observability"], environ)
+    secrets += observability.headers.values()
     return CortexConfig(
         path=path,
         server=ServerConfig(**server),
@@ -302,6 +363,7 @@ def parse_config(raw: dict, path: Path, environ=os.environ) -> CortexConfig:
         caching=CachingConfig(**data["caching"]),
         token_refresh=TokenRefreshConfig(**data["token_refresh"]),
         rate_limit_storage_uri=data["rate_limits"]["storage_uri"],
+        observability=observability,
         secrets=tuple(s for s in secrets if len(s) >= 8),
     )
 

@@ -29,7 +29,7 @@ class EmbeddingService:
 
         def open_route(route, adapter):
             return adapter.send(UpstreamCall(path="/embeddings", body={**body, "model": route.model},
-                                             model=route.model))
+                                             model=route.model, traceparent=ctx.traceparent))
 
         route, reply = self.inference.first_answer(ctx, resolution, routes, open_route)
         ctx.usage = usage_from_openai(reply.body.get("usage"))

@@ -7,7 +7,7 @@ import sys
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import cli, ratelimit, web
+from app import cli, ratelimit, sessions, web
 from app.auth import KeyRing
 from app.budgets import Budgets
 from app.cache import RedisResponseCache, ResponseCache
@@ -21,13 +21,17 @@ from app.inference import InferenceService
 from app.inflight import InflightRegistry, RedisInflightRegistry
 from app.keys import RuntimeKeys
 from app.metrics import Metrics
+from app.genai import provider_servers
 from app.oauth import OAuthService
+from app.oauth.crypto import load_key
+from app.otlp import BatchExporter
 from app.providers import build_adapters
 from app.redis_state import RedisCounters, redis_client
 from app.responses import ResponsesService, ResponseStore
 from app.routing import Router
 from app.settings import RuntimeSettings
 from app.shm import SharedCounters, shared_dir
+from app.tracing import Tracer
 from app.transcriptions import TranscriptionService
 from app.usage import FLUSH_INTERVAL_SECS, usage_writer
 from app.usage_query import UsageQueries
@@ -61,21 +65,30 @@ class Cortex:
         self.usage_queries = UsageQueries(self.store)
         self.metrics = Metrics()
         self.budgets = Budgets(self.counters, self.metrics, self.clock, self.store)
+        self.tracer = self._tracer(config) if config.observability.enabled else None
         self.health = ProviderHealth(p.name for p in config.providers)  # per worker
         self.inference = InferenceService(self.router, self.adapters, self.settings, self.usage, self.cache,
-                                          self.metrics, self.health, self.budgets, secrets=config.secrets)
+                                          self.metrics, self.health, self.budgets, secrets=config.secrets,
+                                          tracer=self.tracer)
         self.embeddings = EmbeddingService(self.inference)
         self.transcriptions = TranscriptionService(self.inference)
         self.responses = ResponsesService(self.inference,
                                           ResponseStore(self.store, config.storage.responses_retention_days))
         self.permissions = {}  # blueprint name -> permission its routes need (None: public)
 
+    def _tracer(self, config: CortexConfig) -> Tracer:
+        exporter = BatchExporter(config.observability, on_drop=self.metrics.observe_spans,
+                                 on_export=lambda count: self.metrics.observe_spans("exported", count))
+        return Tracer(exporter, config.observability.capture_content, provider_servers(config.providers))
+
     def close(self):
-        """Flush queued usage and cache writes, release connections; gunicorn's worker_exit calls this."""
+        """Flush queued usage, cache writes and spans, release connections; gunicorn's worker_exit calls this."""
         self.oauth.close()
         self.catalog.close()
         self.runtime_keys.close()
         self.usage.close()
+        if self.tracer is not None:
+            self.tracer.close()
         self.cache.close()
         self.responses.store.close()
         for adapter in self.adapters.values():
@@ -100,8 +113,8 @@ def _configure_logging():
 
 
 def build_app(config_path=None, config: CortexConfig | None = None) -> Flask:
-    from blueprints import (admin, anthropic, config as config_api, health, keys, metrics, oauth,  # noqa: PLC0415
-                            openai, openapi, providers, responses, usage)
+    from blueprints import (admin, anthropic, config as config_api, dashboard, health, keys, metrics,  # noqa: PLC0415
+                            oauth, openai, openapi, providers, responses, usage)
 
     config = config or load_config(config_path)
     _configure_logging()
@@ -111,6 +124,7 @@ def build_app(config_path=None, config: CortexConfig | None = None) -> Flask:
         hops = config.server.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
     cortex = app.extensions["cortex"] = Cortex(config)
+    sessions.init_app(app, load_key(config))
     atexit.register(cortex.close)
 
     app.before_request(web.assign_request_id)
@@ -122,7 +136,8 @@ def build_app(config_path=None, config: CortexConfig | None = None) -> Flask:
                 (metrics.bp, None),  # /metrics: admin key or loopback, checked by its blueprint
                 (providers.bp, "admin"), (oauth.bp, "admin"),
                 (oauth.callback_bp, None),  # guarded by the single-use state instead of a key
-                (openapi.bp, None))  # a schema of the routes: no data, no configuration
+                (openapi.bp, None),  # a schema of the routes: no data, no configuration
+                (dashboard.bp, None))  # signed-in sessions, checked by its blueprint (app.sessions)
     for blueprint, permission in surfaces:
         app.register_blueprint(blueprint)
         cortex.permissions[blueprint.name] = permission

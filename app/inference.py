@@ -12,6 +12,7 @@ from typing import Iterator
 
 import orjson
 
+from app import genai
 from app.auth import model_allowed, provider_allowed
 from app.cache import cache_key
 from app.errors import (ClientDisconnected, CortexError, InvalidRequest, ModelNotFound, PermissionDenied,
@@ -48,11 +49,18 @@ class CallContext:
     inflight: object = None  # the request's InflightSlot, when listed in the in-flight view
     dropped: list = field(default_factory=list)  # what translation could not carry, by name
     upstream_format: str | None = None  # the wire format the provider was called in
+    client_format: str = "openai"  # the wire format the client speaks
+    span: object = None  # the request's app.tracing.Span when tracing is on
 
     def served_by(self, route: Route) -> None:
         self.route = route
         if self.inflight:
             self.inflight.routed(route.provider.name, route.model)
+
+    @property
+    def traceparent(self) -> str:
+        """The W3C trace context to send upstream: this request's span as the parent; "" untraced."""
+        return self.span.traceparent if self.span is not None else ""
 
     def chunk_sent(self) -> None:
         now = time.monotonic()
@@ -110,8 +118,9 @@ def route_headers(route: Route, cache_key: str | None = None, dropped: list | No
 
 class InferenceService:
     def __init__(self, router, adapters, settings, usage_writer, cache, metrics, health, budgets, *,
-                 secrets: tuple = ()):
+                 secrets: tuple = (), tracer=None):
         self.secrets = secrets  # scrubbed from provider messages relayed mid-stream
+        self.tracer = tracer  # app.tracing.Tracer, None when tracing is off
         self.router = router
         self.adapters = adapters
         self.settings = settings
@@ -131,6 +140,11 @@ class InferenceService:
             self.metrics.observe(ctx, fields)
             if ctx.principal is not None:
                 self.budgets.charge(ctx.principal, fields["cost_usd"])
+            if ctx.span is not None:
+                adapter = self.adapters.get(ctx.route.provider.name) if ctx.route else None
+                wire_format = ctx.upstream_format or (adapter.wire_format if adapter else None)
+                self.tracer.end(genai.finish(ctx.span, ctx, fields, self.tracer.servers, wire_format,
+                                             ctx.client_format))
 
     def finish(self, ctx: CallContext) -> None:
         """Called when the response is closed: records the call if the body never did."""
@@ -152,7 +166,7 @@ class InferenceService:
         if adapter.wire_format != "anthropic":
             return {"input_tokens": estimate_input_tokens(body)}
         call = UpstreamCall(path="/messages/count_tokens", body={**body, "model": route.model}, model=route.model,
-                            headers=client_headers)
+                            headers=client_headers, traceparent=ctx.traceparent)
         return adapter.send(call).body
 
     def model(self, principal, model_id: str):
@@ -187,8 +201,12 @@ class InferenceService:
     def chat(self, ctx: CallContext, body: dict, client_format: str, client_headers: dict) -> InferenceResult:
         ctx.requested_model = body.get("model")
         ctx.stream = bool(body.get("stream"))
+        ctx.client_format = client_format
         resolution = self.router.resolve(ctx.requested_model)
         routes = self.allowed_routes(ctx, resolution)
+        span = ctx.span
+        if span is not None:
+            genai.record_request(span, body, self.tracer.captures(ctx.principal), resolution.virtual)
         caching = self.settings.caching()
         key = cache_key(ctx.principal.name, client_format, routes, body) if caching.response_cache_enabled else None
         if key:
@@ -202,6 +220,7 @@ class InferenceService:
             call, ctx.dropped = chat_call(client_format, ctx.upstream_format, body, route.model,
                                           inject_cache_control=caching.auto_inject_anthropic_cache_control,
                                           client_headers=client_headers)
+            call.traceparent = ctx.traceparent
             return adapter.stream(call) if ctx.stream else adapter.send(call)
 
         route, answer = self.first_answer(ctx, resolution, routes, open_route)
@@ -214,6 +233,8 @@ class InferenceService:
             return InferenceResult(stream=self.relay(ctx, answer, relay, store), headers=headers)
         ctx.usage = reply_usage(wire_format, answer.body)
         client_body = client_chat_reply(client_format, wire_format, answer.body, ctx.requested_model, body)
+        if span is not None:
+            genai.record_reply(span, client_body, self.tracer.captures(ctx.principal))
         if store:
             store(orjson.dumps(client_body))
         return InferenceResult(body=client_body, headers=headers)
@@ -234,6 +255,8 @@ class InferenceService:
                 log.warning("request %s: %s failed (%s); trying the next candidate",
                             ctx.request_id, ctx.route.provider.name, failure.code)
                 self.metrics.observe_upstream_error(ctx.route.provider.name, failure)  # the record shows only the last
+                if ctx.span is not None:
+                    genai.record_failover(ctx.span, ctx.route.provider.name, ctx.route.model, failure)
             ctx.served_by(route)
             try:
                 answer = open_route(route, self.adapters[name])
@@ -303,6 +326,8 @@ class InferenceService:
             raise
         finally:
             ctx.usage = relay.usage
+            if ctx.span is not None and relay.finish_reason:
+                ctx.span.attributes["gen_ai.response.finish_reasons"] = [relay.finish_reason]
             upstream.close()
             self.record(ctx)
 

@@ -76,15 +76,24 @@ class RuntimeKeys:
     def by_digest(self, digest: bytes) -> ApiKeyConfig | None:
         """The key with this digest. An unknown digest checks the version at once, so a key works
         on every worker as soon as it is created; a known one every RECHECK_SECS (revocations)."""
-        now = time.monotonic()
         key = self._by_digest.get(digest)
-        if key is None or now - self._checked_at >= RECHECK_SECS:
-            self._checked_at = now
-            version = self._counters.get(VERSION_KEY)[0]
-            if version != self._version:
-                off_hub_for(self._store, self._load, version)
+        if key is None or time.monotonic() - self._checked_at >= RECHECK_SECS:
+            self._reload_if_changed()
             key = self._by_digest.get(digest)  # another greenlet may have reloaded meanwhile
         return key
+
+    def by_id(self, key_id: str) -> ApiKeyConfig | None:
+        """A runtime key by id (a dashboard session holds it), from this worker's copy, which
+        revocations reach as they reach by_digest."""
+        if time.monotonic() - self._checked_at >= RECHECK_SECS:
+            self._reload_if_changed()
+        return self._by_id.get(key_id)
+
+    def _reload_if_changed(self) -> None:
+        self._checked_at = time.monotonic()
+        version = self._counters.get(VERSION_KEY)[0]
+        if version != self._version:
+            off_hub_for(self._store, self._load, version)
 
     def _load(self, version) -> None:
         try:

@@ -17,6 +17,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from app.errors import UpstreamError
+from app.genai import DURATION_BUCKETS, TOKEN_BUCKETS, operation_of, provider_name
 from app.process import current_pid
 from app.web import surface_of
 
@@ -62,6 +63,18 @@ class Metrics:
         self.cache_lookups = Counter("cortex_response_cache_lookups", "Response cache lookups by result (hit or miss)",
                                      ("result",), registry=self.registry)
 
+        # The OpenTelemetry GenAI client metrics, Prometheus-named (dots become underscores).
+        self.genai_tokens = Histogram("gen_ai_client_token_usage",
+                                      "GenAI token usage per request (gen_ai.client.token.usage)",
+                                      ("gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model",
+                                       "gen_ai_token_type"), buckets=TOKEN_BUCKETS, registry=self.registry)
+        self.genai_duration = Histogram("gen_ai_client_operation_duration_seconds",
+                                        "GenAI operation duration (gen_ai.client.operation.duration)",
+                                        ("gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model",
+                                         "error_type"), buckets=DURATION_BUCKETS, registry=self.registry)
+        self.spans = Counter("cortex_otel_spans", "Trace spans by outcome: exported, or dropped (queue_full, "
+                             "export_failed, shutdown)", ("outcome",), registry=self.registry)
+
     def request_started(self) -> None:
         self.inflight.inc()
 
@@ -89,6 +102,20 @@ class Metrics:
                 self._child(self.tokens, provider, model, "output").inc(fields["output_tokens"])
         if isinstance(ctx.error, UpstreamError):
             self.observe_upstream_error(provider, ctx.error)
+        self._observe_genai(ctx, fields, model)
+
+    def _observe_genai(self, ctx, fields: dict, model: str) -> None:
+        provider = provider_name(ctx.route.provider.type) if ctx.route else ""
+        operation = operation_of(ctx.endpoint)
+        error_type = ctx.error.code if ctx.error else ""
+        self._child(self.genai_duration, operation, provider, model, error_type).observe(fields["latency_ms"] / 1000)
+        if fields["input_tokens"]:
+            self._child(self.genai_tokens, operation, provider, model, "input").observe(fields["input_tokens"])
+        if fields["output_tokens"]:
+            self._child(self.genai_tokens, operation, provider, model, "output").observe(fields["output_tokens"])
+
+    def observe_spans(self, outcome: str, count: int) -> None:
+        self._child(self.spans, outcome).inc(count)
 
     def observe_upstream_error(self, provider: str, error: UpstreamError) -> None:
         self._child(self.upstream_errors, provider, error.code).inc()

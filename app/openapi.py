@@ -22,6 +22,7 @@ from schemas.usage import USAGE_LIST_QUERY, USAGE_SUMMARY_QUERY, RFC3339Timestam
 OPENAPI_VERSION = "3.1.0"
 DOCUMENTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 KEY_SECURITY = [{"bearerAuth": []}, {"apiKeyHeader": []}]
+UNDOCUMENTED_BLUEPRINTS = ("dashboard",)  # HTML pages and their assets, not an API
 RULE_ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 # endpoint -> (JSON body schema, query schema); endpoints not named here take neither.
@@ -182,8 +183,8 @@ def build_document(app) -> dict:
     paths = {}
     for rule in app.url_map.iter_rules():
         blueprint = rule.endpoint.rpartition(".")[0]
-        if not blueprint:
-            continue  # Flask's own routes (static files)
+        if not blueprint or blueprint in UNDOCUMENTED_BLUEPRINTS:
+            continue  # Flask's own routes (static files), pages for people
         path = RULE_ARGUMENT.sub(r"{\1}", rule.rule)
         for method in sorted(rule.methods & set(DOCUMENTED_METHODS)):
             operation = {

@@ -75,11 +75,23 @@ def _openai_chunk(data: bytes) -> dict:
     return chunk
 
 
-def _has_finish_reason(chunk: dict) -> bool:
+def _openai_finish_reason(chunk: dict) -> str | None:
     for choice in chunk.get("choices") or ():
         if choice.get("finish_reason"):
-            return True
-    return False
+            return choice["finish_reason"]
+    return None
+
+
+def _anthropic_stop_reason(event: dict) -> str | None:
+    return (event.get("delta") or {}).get("stop_reason") if event.get("type") == "message_delta" else None
+
+
+def _responses_status(event: dict) -> str | None:
+    """How a Responses stream ended: `completed`, or the reason it is `incomplete`."""
+    if event.get("type") not in RESPONSES_ENDS:
+        return None
+    response = event.get("response") or {}
+    return (response.get("incomplete_details") or {}).get("reason") or response.get("status")
 
 
 class Relay:
@@ -90,6 +102,7 @@ class Relay:
         self.include_usage = include_usage
         self.usage = Usage()
         self.complete = False
+        self.finish_reason = None  # as the client's format names it, once the stream said it (for traces)
 
     def feed(self, raw: bytes) -> bytes:
         raise NotImplementedError
@@ -120,7 +133,7 @@ class OpenAIEvents:
             self.complete = True
             return None
         chunk = _openai_chunk(data)
-        self._finished = self._finished or _has_finish_reason(chunk)
+        self._finished = self._finished or _openai_finish_reason(chunk) is not None
         return chunk
 
     def require_complete(self):
@@ -208,6 +221,7 @@ class OpenAIPassthrough(Relay):
     def forward(self, chunk):
         if self._upstream_model is None and isinstance(chunk.get("model"), str):
             self._upstream_model = b'"model":' + orjson.dumps(chunk["model"])
+        self.finish_reason = _openai_finish_reason(chunk) or self.finish_reason  # parsed: never the fast path
         if chunk.get("usage"):
             self.usage = usage_from_openai(chunk["usage"])
             if not chunk.get("choices") and not self.include_usage:
@@ -241,6 +255,7 @@ class AnthropicPassthrough(Relay):
                 self.usage = self._counter.update(message.get("usage"))
             else:
                 self.usage = self._counter.update(event.get("usage"))
+                self.finish_reason = _anthropic_stop_reason(event) or self.finish_reason
             return anthropic_event(name, event)
         if name == "message_stop":
             self.complete = True
@@ -276,6 +291,7 @@ class ResponsesPassthrough(Relay):
             response["model"] = self.requested_model
             if response.get("usage"):
                 self.usage = usage_from_responses(response["usage"])
+            self.finish_reason = _responses_status(event) or self.finish_reason
         return _named_frame(event)
 
     def finish(self):
@@ -294,6 +310,7 @@ class TranslatingRelay(Relay):
         self._translation = stream_translation(upstream_format, client_format, model=requested_model,
                                                include_usage=include_usage, request=request)
         self._frame = FRAMES[client_format]
+        self._finish_reason_of = FINISH_REASONS[client_format]
 
     def feed(self, raw):
         event = self._events.read(raw)
@@ -301,12 +318,20 @@ class TranslatingRelay(Relay):
             return b""
         out = self._translation.feed(event)
         self.usage = self._translation.usage
+        self._note_finish_reason(out)
         return b"".join([self._frame(item) for item in out])
+
+    def _note_finish_reason(self, out: list) -> None:
+        for item in out:
+            reason = self._finish_reason_of(item)
+            if reason:
+                self.finish_reason = reason
 
     def finish(self):
         self._events.require_complete()
         out = self._translation.finish()
         self.usage = self._translation.usage
+        self._note_finish_reason(out)
         return b"".join([self._frame(item) for item in out]) + STREAM_ENDS[self.client_format]
 
     def error_event(self, error: CortexError) -> bytes:
@@ -330,6 +355,7 @@ EVENT_READERS = {"openai": OpenAIEvents, "anthropic": AnthropicEvents, "response
 FRAMES = {"openai": openai_event, "anthropic": _named_frame, "responses": _named_frame}
 STREAM_ENDS = {"openai": b"data: [DONE]\n\n", "anthropic": b"", "responses": b""}
 ERROR_EVENTS = {"openai": openai_error_event, "anthropic": anthropic_error_event, "responses": responses_error_event}
+FINISH_REASONS = {"openai": _openai_finish_reason, "anthropic": _anthropic_stop_reason, "responses": _responses_status}
 PASSTHROUGH_RELAYS = {"openai": OpenAIPassthrough, "anthropic": AnthropicPassthrough, "responses": ResponsesPassthrough}
 
 

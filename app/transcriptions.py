@@ -241,7 +241,7 @@ class TranscriptionService:
 
         def open_route(route, adapter):
             call = UpstreamCall(path="/audio/transcriptions", upload=upload.body_for(route.model), model=route.model,
-                                stream=ctx.stream)
+                                stream=ctx.stream, traceparent=ctx.traceparent)
             return adapter.stream(call) if ctx.stream else adapter.fetch(call)
 
         try:

@@ -11,6 +11,7 @@ from flask import current_app, g, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from app import sessions
 from app.auth import presented_key, require_permission
 from app.errors import (CortexError, InvalidRequest, MethodNotAllowed, NotFound, RateLimited, RequestTooLarge,
                         ServiceUnavailable, scrub)
@@ -134,15 +135,22 @@ def authenticate():
     permission = app_wide.permissions.get(current.blueprint)
     if permission is None:
         return
-    principal = app_wide.keys.authenticate(presented_key(current.headers))
+    key = presented_key(current.headers)
+    if key is None and permission != "inference" and sessions.COOKIE_NAME in current.cookies:
+        principal = sessions.signed_in(app_wide.keys, current.method,
+                                       current.headers.get(sessions.CSRF_HEADER))  # the dashboard's calls
+    else:
+        principal = app_wide.keys.authenticate(key)
     require_permission(principal, permission)
     g.principal = principal
     if permission == "inference":
         if principal.max_budget_usd is not None or principal.soft_budget_usd is not None:  # Budgets.applies, inline
             app_wide.budgets.check(principal)  # before the request reaches a provider
         path = current.path
-        g.call = CallContext(request_id=g.request_id, endpoint=path, principal=principal,
-                             inflight=app_wide.inflight.register(current.method, path, principal.name))
+        g.call = call = CallContext(request_id=g.request_id, endpoint=path, principal=principal,
+                                    inflight=app_wide.inflight.register(current.method, path, principal.name))
+        if app_wide.tracer is not None and current.method == "POST":  # a model listing is no GenAI operation
+            call.span = app_wide.tracer.start(current.headers.get("traceparent"), current.headers.get("tracestate"))
         app_wide.metrics.request_started()  # InferenceService.record ends it, once per call
 
 

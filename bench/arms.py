@@ -12,6 +12,7 @@ or `anthropic/…` in LiteLLM), so a request of either surface can reach an upst
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -126,6 +127,18 @@ class CortexArm(GatewayArm):
                 "CORTEX_GRACEFUL_TIMEOUT": "5"}
 
 
+class TracedCortexArm(CortexArm):
+    """Cortex with tracing on: a span per request, exported over OTLP/HTTP to the nginx mock
+    (which accepts and discards it); read against the cortex arm of the same run."""
+
+    name = "cortex-traced"
+
+    def config(self, workdir):
+        upstream = urlsplit(next(iter(self.models.values())).base_url)
+        return {**super().config(workdir),
+                "observability": {"otlp_endpoint": f"{upstream.scheme}://{upstream.netloc}"}}
+
+
 class LiteLLMArm(GatewayArm):
     name = "litellm"
     paths = {"openai": "/v1/chat/completions", "anthropic": "/v1/messages"}
@@ -170,4 +183,4 @@ def ensure_litellm() -> None:
     subprocess.run([str(LITELLM_VENV / "bin" / "pip"), "install", "--quiet", LITELLM_REQUIREMENT], check=True)
 
 
-ARMS = {arm.name: arm for arm in (DirectArm, CortexArm, LiteLLMArm)}
+ARMS = {arm.name: arm for arm in (DirectArm, CortexArm, TracedCortexArm, LiteLLMArm)}

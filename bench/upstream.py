@@ -77,6 +77,7 @@ http {{
   server {{
     listen 127.0.0.1:{port} backlog=4096;
     location = /health {{ return 200 'ok'; }}
+    location = /v1/traces {{ return 200; }}  # an OTLP sink for the cortex-traced arm
 {_canned_locations()}
   }}
 }}

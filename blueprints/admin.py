@@ -17,5 +17,8 @@ def inflight():
 
 @bp.get("/providers/health")
 def providers_health():
-    """The circuit state of each provider, as this worker sees it (health is tracked per worker)."""
-    return json_response({"worker": os.getpid(), "providers": cortex().health.snapshot()})
+    """The circuit state of each provider and the rotation state of its API keys, as this worker
+    sees them (both are tracked per worker)."""
+    adapters = cortex().adapters
+    providers = [{**entry, "keys": adapters[entry["provider"]].keys.snapshot()} for entry in cortex().health.snapshot()]
+    return json_response({"worker": os.getpid(), "providers": providers})

@@ -102,6 +102,7 @@ class KeyLimitsSchema(StrictSchema):
 
 class ApiKeySchema(KeyLimitsSchema):
     key = fields.String()
+    capture_content = StrictBoolean(load_default=True)  # false: this key's messages never go into traces
     key_sha256 = fields.String(validate=validate.Regexp(r"^[0-9a-fA-F]{64}$", error="not a sha256 hex digest"))
 
     @validates_schema
@@ -181,6 +182,24 @@ class RateLimitsSchema(StrictSchema):
     storage_uri = fields.String(load_default="")
 
 
+class ObservabilitySchema(StrictSchema):
+    """OpenTelemetry export; empty values fall back to the standard OTEL_* variables (app.config)."""
+
+    otlp_endpoint = fields.String(load_default="", validate=_url_or_empty)  # base URL; /v1/traces is appended
+    otlp_traces_endpoint = fields.String(load_default="", validate=_url_or_empty)  # used as is
+    otlp_headers = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+    service_name = fields.String(load_default="")
+    capture_content = StrictBoolean(load_default=False)
+    max_queue_size = fields.Integer(load_default=2048, strict=True, validate=validate.Range(1, 1_000_000))
+    max_export_batch_size = fields.Integer(load_default=512, strict=True, validate=validate.Range(1, 100_000))
+    schedule_delay_secs = fields.Float(load_default=1.0, validate=validate.Range(min=0.01, max=60))
+
+    @validates_schema
+    def _batch_fits_queue(self, data, **_):
+        if data.get("max_export_batch_size", 0) > data.get("max_queue_size", 0):
+            raise ValidationError("must not exceed max_queue_size", "max_export_batch_size")
+
+
 class CortexConfigSchema(StrictSchema):
     server = fields.Nested(ServerSchema, load_default=lambda: ServerSchema().load({}))
     storage = fields.Nested(StorageSchema, load_default=lambda: StorageSchema().load({}))
@@ -191,6 +210,7 @@ class CortexConfigSchema(StrictSchema):
     caching = fields.Nested(CachingSchema, load_default=lambda: CachingSchema().load({}))
     token_refresh = fields.Nested(TokenRefreshSchema, load_default=lambda: TokenRefreshSchema().load({}))
     rate_limits = fields.Nested(RateLimitsSchema, load_default=lambda: RateLimitsSchema().load({}))
+    observability = fields.Nested(ObservabilitySchema, load_default=lambda: ObservabilitySchema().load({}))
 
     @validates_schema
     def _cross_references(self, data, **_):

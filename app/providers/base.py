@@ -51,6 +51,7 @@ class UpstreamCall:
     # and .content_type; e.g. a multipart upload streamed from a spool file.
     upload: object = None
     deadline_secs: float | None = None  # the whole call, on top of the provider's timeouts
+    traceparent: str = ""  # W3C trace context of Cortex's span for this call, sent upstream
 
 
 @dataclass
@@ -109,6 +110,11 @@ class KeyPool:
 
     def cool_down(self, index: int, secs: float) -> None:
         self._until[index] = time.monotonic() + secs
+
+    def snapshot(self) -> list[dict]:
+        """Each key's rotation state, by position (never the key): seconds of cool-down left."""
+        now = time.monotonic()
+        return [{"index": i, "cooling_down_secs": round(max(0.0, until - now), 1)} for i, until in enumerate(self._until)]
 
 
 def _error_details(body: bytes) -> tuple[str, str | None]:
@@ -274,7 +280,10 @@ class ProviderAdapter:
         return {}
 
     def request_headers(self, call: UpstreamCall, credential: Credential) -> dict:
-        return {**self.provider.headers, **self.forwarded_headers(call), **credential.headers}
+        headers = {**self.provider.headers, **self.forwarded_headers(call), **credential.headers}
+        if call.traceparent:
+            headers["traceparent"] = call.traceparent
+        return headers
 
     # Shared machinery --------------------------------------------------------------------
     def _credentials(self) -> list[Credential]:
