@@ -8,7 +8,7 @@ they give in the client's format. All are I/O-free: the service feeds them.
 import orjson
 
 from app.errors import CortexError, UpstreamError
-from app.translate import AnthropicUsageCounter, Usage, stream_translation, usage_from_openai
+from app.translate import AnthropicUsageCounter, Usage, stream_translation, usage_from_gemini, usage_from_openai
 
 DONE = b"[DONE]"
 # Anthropic events the pass-through forwards as they are, recognised without parsing.
@@ -48,6 +48,10 @@ def openai_error_event(error: CortexError) -> bytes:
 
 def anthropic_error_event(error: CortexError) -> bytes:
     return anthropic_event("error", error.anthropic_body())
+
+
+def gemini_error_event(error: CortexError) -> bytes:
+    return openai_event(error.gemini_body())  # Gemini frames its chunks as OpenAI does: `data:` lines
 
 
 def _truncated() -> UpstreamError:
@@ -145,6 +149,32 @@ class AnthropicEvents:
             raise _truncated()
 
 
+class GeminiEvents:
+    """Reads a Gemini-type provider's stream (`alt=sse`): complete once a chunk gives a finishReason
+    (or the prompt was blocked); `{"error": …}` chunks raise."""
+
+    def __init__(self):
+        self.complete = False
+
+    def read(self, raw: bytes) -> dict | None:
+        _, data = parse_event(raw)
+        if not data:
+            return None
+        chunk = orjson.loads(data)
+        if "error" in chunk:
+            error = chunk["error"]
+            raise _upstream_error_event(error.get("message", str(error)) if isinstance(error, dict) else str(error))
+        candidates = chunk.get("candidates") or ()
+        if any(candidate.get("finishReason") for candidate in candidates) \
+                or (not candidates and (chunk.get("promptFeedback") or {}).get("blockReason")):
+            self.complete = True
+        return chunk
+
+    def require_complete(self):
+        if not self.complete:
+            raise _truncated()
+
+
 class OpenAIPassthrough(Relay):
     """OpenAI client, OpenAI-type provider: most chunks are forwarded without being parsed.
 
@@ -221,6 +251,29 @@ class AnthropicPassthrough(Relay):
         return b""
 
 
+class GeminiPassthrough(Relay):
+    """Gemini client, Gemini-type provider: chunks forwarded as they come, usage read from each
+    (Gemini repeats the cumulative usageMetadata on every chunk)."""
+
+    client_format = "gemini"
+
+    def __init__(self, requested_model, include_usage):
+        super().__init__(requested_model, include_usage)
+        self._events = GeminiEvents()
+
+    def feed(self, raw):
+        chunk = self._events.read(raw)
+        if chunk is None:
+            return b""
+        if chunk.get("usageMetadata"):
+            self.usage = usage_from_gemini(chunk["usageMetadata"])
+        return openai_event(chunk)
+
+    def finish(self):
+        self._events.require_complete()
+        return b""
+
+
 class TranslatingRelay(Relay):
     """A client of one format, a provider of another: events translated through the hub."""
 
@@ -251,11 +304,11 @@ def _anthropic_frame(event: dict) -> bytes:
     return anthropic_event(event["type"], event)
 
 
-EVENT_READERS = {"openai": OpenAIEvents, "anthropic": AnthropicEvents}
-FRAMES = {"openai": openai_event, "anthropic": _anthropic_frame}
-STREAM_ENDS = {"openai": b"data: [DONE]\n\n", "anthropic": b""}
-ERROR_EVENTS = {"openai": openai_error_event, "anthropic": anthropic_error_event}
-PASSTHROUGH_RELAYS = {"openai": OpenAIPassthrough, "anthropic": AnthropicPassthrough}
+EVENT_READERS = {"openai": OpenAIEvents, "anthropic": AnthropicEvents, "gemini": GeminiEvents}
+FRAMES = {"openai": openai_event, "anthropic": _anthropic_frame, "gemini": openai_event}
+STREAM_ENDS = {"openai": b"data: [DONE]\n\n", "anthropic": b"", "gemini": b""}
+ERROR_EVENTS = {"openai": openai_error_event, "anthropic": anthropic_error_event, "gemini": gemini_error_event}
+PASSTHROUGH_RELAYS = {"openai": OpenAIPassthrough, "anthropic": AnthropicPassthrough, "gemini": GeminiPassthrough}
 
 
 def open_relay(client_format: str, upstream_format: str, requested_model: str, include_usage: bool) -> Relay:

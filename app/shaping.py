@@ -11,7 +11,10 @@ from app.errors import InvalidRequest, UpstreamError
 from app.providers import UpstreamCall
 from app.translate import FORMATS, Usage, inject_anthropic_cache_control, target_for, translate_request, translate_response
 
-CHAT_PATHS = {"openai": "/chat/completions", "anthropic": "/messages"}
+CHAT_PATHS = {"openai": "/chat/completions", "anthropic": "/messages",
+              "gemini": ":generateContent"}  # a method of the model, whose URL the adapter builds
+# Request fields a format carries in its URL: the client's surface put them in the body.
+URL_FIELDS = {"gemini": ("model", "stream")}
 # What the translators raise when a field the schemas leave open has an unexpected type.
 SHAPE_ERRORS = (LookupError, TypeError, AttributeError, ValueError)
 
@@ -54,6 +57,8 @@ def upstream_chat_body(client_format: str, provider_format: str, body: dict, mod
     if client_format == provider_format:
         shaped, dropped = dict(body), []
         shaped["model"] = model
+        for key in URL_FIELDS.get(provider_format, ()):
+            shaped.pop(key, None)
     else:
         shaped, dropped = translate_request(body, client_format, provider_format, target_for(provider_format, model))
     if provider_format == "openai" and shaped.get("stream"):
@@ -71,6 +76,17 @@ def chat_call(client_format: str, provider_format: str, body: dict, model: str, 
     call = UpstreamCall(path=CHAT_PATHS[provider_format], body=shaped, model=model, stream=bool(body.get("stream")),
                         headers=client_headers)
     return call, dropped
+
+
+# What a token count reads of a hub request (Anthropic's count_tokens takes nothing else).
+COUNTED_FIELDS = ("model", "messages", "system", "tools", "tool_choice", "thinking")
+
+
+@_shape_errors_become(_unreadable_request)
+def count_tokens_request(client_format: str, body: dict) -> dict:
+    """A client's request to count as the hub (Anthropic count_tokens) body InferenceService.count_tokens takes."""
+    hub = FORMATS[client_format].request_to_hub(body, [])
+    return {key: hub[key] for key in COUNTED_FIELDS if hub.get(key) is not None}
 
 
 @_shape_errors_become(_unreadable_reply)

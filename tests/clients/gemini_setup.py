@@ -1,0 +1,32 @@
+"""The google-genai SDK pointed at a Cortex, and the Gemini-type provider of the test config."""
+
+from tests.cortex_server import ADMIN_KEY
+
+GEMINI_MODEL = "gemini-3-pro-preview"
+GEMINI_EMBEDDING_MODEL = "gemini-embedding-001"
+
+
+def genai():
+    from google import genai as sdk  # noqa: PLC0415 - only the tests that use it need it
+    return sdk
+
+
+class _Types:
+    def __getattr__(self, name):
+        return getattr(genai().types, name)
+
+
+genai_types = _Types()
+
+
+def gemini_client(cortex, key: str = ADMIN_KEY):
+    sdk = genai()
+    return sdk.Client(api_key=key, http_options=sdk.types.HttpOptions(base_url=cortex.url + "/gemini",
+                                                                      timeout=30_000))
+
+
+def gemini_provider(mock_url: str) -> dict:
+    return {"name": "mockgemini", "type": "gemini", "base_url": f"{mock_url}/v1beta",
+            "api_keys": ["gemini-mock-secret-4"], "timeout_secs": 60, "connect_timeout_secs": 2,
+            "models": [{"id": GEMINI_MODEL, "input_cost_per_mtok": 2, "output_cost_per_mtok": 12},
+                       {"id": GEMINI_EMBEDDING_MODEL, "kind": "embedding"}]}
