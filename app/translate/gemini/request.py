@@ -10,7 +10,9 @@ Gemini -> hub
     * Parts: ``text``; ``inlineData`` and ``fileData`` as image blocks (``image/*``) or
       documents (``application/pdf``), other media as a text placeholder naming what was
       left out; ``functionCall`` as ``tool_use`` (a call without ``id`` gets one, and its
-      ``functionResponse`` is paired by name, in order); ``functionResponse`` as
+      ``functionResponse`` is paired by name, in order; its ``thoughtSignature``, or the
+      ``skip_thought_signature_validator`` Gemini CLI puts on calls of other models, is
+      dropped: no other provider takes it); ``functionResponse`` as
       ``tool_result`` (``{"output": text}`` / ``{"error": text}``, Gemini CLI's shapes, as
       text and ``is_error``; any other object as its JSON). A ``thought`` part becomes the
       hub thinking block Cortex wrapped in it (``parts``); other thoughts are dropped (the
@@ -118,7 +120,8 @@ class _Pairing:
         self._open: list[tuple[str, str]] = []  # (name, hub id) of calls not answered yet
 
     def call(self, part: dict) -> dict:
-        block = gemini_parts.tool_use_block(part["functionCall"], part.get("thoughtSignature"))
+        # Gemini's signature stays behind: it means nothing to another provider.
+        block = gemini_parts.tool_use_block(part["functionCall"], None)
         self._open.append((block["name"], block["id"]))
         return block
 
