@@ -3,7 +3,8 @@
 Paths come from the app's URL map, so every registered route is listed; request bodies and
 query strings are the marshmallow schemas the views load (converted by apispec); security
 follows the permission each blueprint needs. Errors are described by the envelope of the
-route's surface (OpenAI on `/v1/*` and elsewhere, Anthropic on `/anthropic/*`).
+route's surface (OpenAI on `/v1/*` and elsewhere, Anthropic on `/anthropic/*`, Google's on
+`/gemini/*`).
 """
 import inspect
 import re
@@ -12,6 +13,8 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from schemas.anthropic import COUNT_TOKENS_REQUEST, MESSAGES_REQUEST
+from schemas.gemini import COUNT_TOKENS_REQUEST as GEMINI_COUNT_TOKENS_REQUEST
+from schemas.gemini import GENERATE_CONTENT_REQUEST, STREAM_QUERY
 from schemas.oauth import AUTHORIZE_QUERY, CALLBACK_QUERY
 from schemas.openai import CHAT_COMPLETION_REQUEST, EMBEDDING_REQUEST, TRANSCRIPTION_REQUEST
 from schemas.runtime import RUNTIME_SECTIONS
@@ -28,12 +31,16 @@ JSON_BODIES = {
     "openai.embeddings": EMBEDDING_REQUEST,
     "anthropic.messages": MESSAGES_REQUEST,
     "anthropic.count_tokens": COUNT_TOKENS_REQUEST,
+    "gemini.generate_content": GENERATE_CONTENT_REQUEST,
+    "gemini.stream_generate_content": GENERATE_CONTENT_REQUEST,
+    "gemini.count_tokens": GEMINI_COUNT_TOKENS_REQUEST,
 }
 QUERIES = {
     "usage.list_records": USAGE_LIST_QUERY,
     "usage.summary": USAGE_SUMMARY_QUERY,
     "oauth.authorize": AUTHORIZE_QUERY,
     "oauth_callback.callback": CALLBACK_QUERY,
+    "gemini.stream_generate_content": STREAM_QUERY,
 }
 MULTIPART_BODIES = {"openai.audio_transcriptions": TRANSCRIPTION_REQUEST}
 PATH_PARAMETER_VALUES = {("config", "section"): sorted(RUNTIME_SECTIONS)}
@@ -46,6 +53,11 @@ SUMMARIES = {
     "anthropic.messages": "Create a message (Anthropic format), streamed or not",
     "anthropic.count_tokens": "Count the input tokens of a message",
     "anthropic.list_models": "List the models this key may use (Anthropic format)",
+    "gemini.generate_content": "Generate content (Gemini format)",
+    "gemini.stream_generate_content": "Generate content as a stream (Gemini format; alt=sse for server-sent events)",
+    "gemini.count_tokens": "Count the tokens of a request (Gemini format)",
+    "gemini.list_models": "List the models this key may use (Gemini format)",
+    "gemini.get_model": "Show one model (Gemini format)",
     "admin.inflight": "List the inference requests in flight on this instance",
     "admin.providers_health": "Circuit state of each provider, as the answering worker sees it",
     "config.show": "Show a runtime configuration section",
@@ -66,14 +78,22 @@ SUMMARIES = {
     "metrics.scrape": "Prometheus metrics (admin key, or no key from loopback)",
 }
 REDIRECTS = {"oauth.authorize", "oauth_callback.callback"}
-STREAMING = {"openai.chat_completions", "anthropic.messages", "openai.audio_transcriptions"}
+STREAMING = {"openai.chat_completions", "anthropic.messages", "openai.audio_transcriptions",
+             "gemini.stream_generate_content"}
 
+ERROR_SCHEMAS = (("/anthropic/", "AnthropicError"), ("/gemini/", "GeminiError"))  # else OpenAIError
 OPENAI_ERROR = {
     "type": "object", "required": ["error"],
     "properties": {"error": {
         "type": "object", "required": ["message", "type", "param", "code"],
         "properties": {"message": {"type": "string"}, "type": {"type": "string"}, "code": {"type": "string"},
                        "param": {"type": ["string", "null"]}}}},
+}
+GEMINI_ERROR = {
+    "type": "object", "required": ["error"],
+    "properties": {"error": {
+        "type": "object", "required": ["code", "message", "status"],
+        "properties": {"code": {"type": "integer"}, "message": {"type": "string"}, "status": {"type": "string"}}}},
 }
 ANTHROPIC_ERROR = {
     "type": "object", "required": ["type", "error"],
@@ -97,6 +117,7 @@ def _new_spec() -> tuple[APISpec, MarshmallowPlugin]:
     spec.components.security_scheme("apiKeyHeader", {"type": "apiKey", "in": "header", "name": "x-api-key"})
     spec.components.schema("OpenAIError", component=OPENAI_ERROR)
     spec.components.schema("AnthropicError", component=ANTHROPIC_ERROR)
+    spec.components.schema("GeminiError", component=GEMINI_ERROR)
     for section, schema in RUNTIME_SECTIONS.items():
         spec.components.schema(f"RuntimeConfig-{section}", schema=schema)
     return spec, plugin
@@ -113,7 +134,7 @@ def _security(blueprint: str, permission: str | None) -> list:
 
 
 def _responses(endpoint: str, path: str) -> dict:
-    error = _ref("AnthropicError" if path.startswith("/anthropic/") else "OpenAIError")
+    error = _ref(next((name for prefix, name in ERROR_SCHEMAS if path.startswith(prefix)), "OpenAIError"))
     success = {"description": "Success"}
     if endpoint in STREAMING:
         success["description"] = "The reply; a stream of server-sent events when the request asks for one"
@@ -159,14 +180,19 @@ def build_document(app) -> dict:
     spec, plugin = _new_spec()
     permissions = app.extensions["cortex"].permissions
     paths = {}
+    operation_ids = set()
     for rule in app.url_map.iter_rules():
         blueprint = rule.endpoint.rpartition(".")[0]
         if not blueprint:
             continue  # Flask's own routes (static files)
         path = RULE_ARGUMENT.sub(r"{\1}", rule.rule)
         for method in sorted(rule.methods & set(DOCUMENTED_METHODS)):
+            operation_id = f"{rule.endpoint}.{method.lower()}"
+            if operation_id in operation_ids:  # a view served at several paths (/gemini/v1beta and /gemini/v1)
+                operation_id = f"{operation_id}.{path.strip('/').split('/')[1]}"
+            operation_ids.add(operation_id)
             operation = {
-                "operationId": f"{rule.endpoint}.{method.lower()}", "tags": [blueprint],
+                "operationId": operation_id, "tags": [blueprint],
                 "summary": _summary(rule.endpoint, app.view_functions[rule.endpoint]),
                 "security": _security(blueprint, permissions.get(blueprint)),
                 "parameters": _path_parameters(blueprint, rule.rule),

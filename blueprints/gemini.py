@@ -11,20 +11,29 @@ from app.shaping import count_tokens_request
 from app.web import cortex, json_response, load_body, load_query, render_result
 from schemas.gemini import COUNT_TOKENS_REQUEST, GENERATE_CONTENT_REQUEST, STREAM_QUERY
 
-MODELS = "/<any(v1beta, v1):version>/models"
+VERSIONS = ("v1beta", "v1")  # Google's SDKs default to v1beta; v1 is the stable alias
 GENERATION_METHODS = ["generateContent", "streamGenerateContent", "countTokens"]
 
 bp = Blueprint("gemini", __name__, url_prefix="/gemini")
 
 
-@bp.post(MODELS + "/<path:model>:generateContent")
-def generate_content(version, model):
+def route(method: str, path: str):
+    """The view under every API version: /gemini/v1beta/models… and /gemini/v1/models…"""
+    def register(view):
+        for version in VERSIONS:
+            bp.add_url_rule(f"/{version}/models{path}", view_func=view, methods=[method])
+        return view
+    return register
+
+
+@route("POST", "/<model>:generateContent")
+def generate_content(model):
     body = load_body(GENERATE_CONTENT_REQUEST)
     return render_result(cortex().inference.chat(g.call, {**body, "model": model}, "gemini", request.headers))
 
 
-@bp.post(MODELS + "/<path:model>:streamGenerateContent")
-def stream_generate_content(version, model):
+@route("POST", "/<model>:streamGenerateContent")
+def stream_generate_content(model):
     query = load_query(STREAM_QUERY)
     body = load_body(GENERATE_CONTENT_REQUEST)
     result = cortex().inference.chat(g.call, {**body, "model": model, "stream": True}, "gemini", request.headers)
@@ -35,21 +44,21 @@ def stream_generate_content(version, model):
                                       mimetype="application/json")
 
 
-@bp.post(MODELS + "/<path:model>:countTokens")
-def count_tokens(version, model):
+@route("POST", "/<model>:countTokens")
+def count_tokens(model):
     body = load_body(COUNT_TOKENS_REQUEST)
     hub = count_tokens_request("gemini", {**(body.get("generateContentRequest") or body), "model": model})
     counted = cortex().inference.count_tokens(g.call, hub, request.headers)
     return json_response({"totalTokens": counted["input_tokens"]})
 
 
-@bp.get(MODELS)
-def list_models(version):
+@route("GET", "")
+def list_models():
     return json_response({"models": [_model(model) for model in cortex().inference.visible_models(g.principal)]})
 
 
-@bp.get(MODELS + "/<path:model>")
-def get_model(version, model):
+@route("GET", "/<model>")
+def get_model(model):
     wanted = model.removeprefix("models/")
     for listed in cortex().inference.visible_models(g.principal):
         if listed.id == wanted:
