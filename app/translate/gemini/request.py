@@ -46,7 +46,8 @@ Hub -> Gemini
       ``disable_parallel_tool_use``.
     * Tools as ``functionDeclarations`` with ``parametersJsonSchema``; sampling, limits,
       structured output (``responseJsonSchema``) and thinking (``thinkingConfig`` with
-      ``includeThoughts``) in ``generationConfig``.
+      ``includeThoughts``; ``output_config.effort`` alone as the budget of that effort) in
+      ``generationConfig``.
 """
 import mimetypes
 
@@ -373,8 +374,10 @@ def _tool_config(choice: dict | None, dropped: list) -> dict | None:
     return {"functionCallingConfig": config}
 
 
-def _thinking_config(thinking: dict | None) -> dict | None:
+def _thinking_config(thinking: dict | None, effort: str | None) -> dict | None:
     kind = (thinking or {}).get("type")
+    if kind is None and effort in REASONING_EFFORT_BUDGETS:  # an effort alone: its budget
+        return {"thinkingBudget": REASONING_EFFORT_BUDGETS[effort], "includeThoughts": True}
     if kind == "disabled":
         return {"thinkingBudget": 0}
     if kind == "adaptive":
@@ -391,7 +394,7 @@ def _generation_config(hub: dict) -> dict:
         generation["responseMimeType"] = JSON_MIME_TYPE
         if output_format.get("schema") is not None:
             generation["responseJsonSchema"] = output_format["schema"]
-    thinking = _thinking_config(hub.get("thinking"))
+    thinking = _thinking_config(hub.get("thinking"), (hub.get("output_config") or {}).get("effort"))
     if thinking:
         generation["thinkingConfig"] = thinking
     return generation
