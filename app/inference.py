@@ -17,7 +17,7 @@ from app.cache import cache_key
 from app.errors import ClientDisconnected, CortexError, InvalidRequest, PermissionDenied, UpstreamError, scrub
 from app.relay import open_relay
 from app.routing import Resolution, Route
-from app.shaping import chat_call, client_chat_reply, client_wants_usage, reply_usage
+from app.shaping import chat_call, client_chat_reply, client_wants_usage, count_tokens_call, reply_usage
 from app.providers import UpstreamCall
 from app.translate import Usage, estimate_input_tokens
 from app.usage import cost_usd
@@ -138,16 +138,16 @@ class InferenceService:
         return [m for m in self.router.listed_models() if model_allowed(principal, m.id, m.id)]
 
     def count_tokens(self, ctx: CallContext, body: dict, client_headers: dict) -> dict:
-        """Anthropic-type providers count exactly; elsewhere a documented estimate (app.translate)."""
+        """Anthropic- and Gemini-type providers count exactly; elsewhere a documented estimate (app.translate)."""
         ctx.requested_model = body.get("model")
         route = self.allowed_routes(ctx, self.router.resolve(ctx.requested_model))[0]
         ctx.served_by(route)
         adapter = self.adapters[route.provider.name]
-        if adapter.wire_format != "anthropic":
+        counting = count_tokens_call(adapter.wire_format, body, route.model, client_headers)
+        if counting is None:
             return {"input_tokens": estimate_input_tokens(body)}
-        call = UpstreamCall(path="/messages/count_tokens", body={**body, "model": route.model}, model=route.model,
-                            headers=client_headers)
-        return adapter.send(call).body
+        call, read_count = counting
+        return {"input_tokens": read_count(adapter.send(call).body)}
 
     def allowed_routes(self, ctx: CallContext, resolution: Resolution) -> tuple:
         principal = ctx.principal

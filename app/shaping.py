@@ -89,6 +89,30 @@ def count_tokens_request(client_format: str, body: dict) -> dict:
     return {key: hub[key] for key in COUNTED_FIELDS if hub.get(key) is not None}
 
 
+def _anthropic_count(hub: dict, model: str, client_headers: dict) -> tuple:
+    call = UpstreamCall(path="/messages/count_tokens", body={**hub, "model": model}, model=model,
+                        headers=client_headers)
+    return call, lambda reply: reply["input_tokens"]
+
+
+def _gemini_count(hub: dict, model: str, client_headers: dict) -> tuple:
+    shaped, _ = translate_request(hub, "anthropic", "gemini", target_for("gemini", model))
+    call = UpstreamCall(path=":countTokens", body={"generateContentRequest": {"model": f"models/{model}", **shaped}},
+                        model=model)
+    return call, lambda reply: reply["totalTokens"]
+
+
+# Provider formats with a token-counting endpoint: (hub request, model, client headers) ->
+# (the upstream call, how to read the count from its reply).
+TOKEN_COUNTERS = {"anthropic": _anthropic_count, "gemini": _gemini_count}
+
+
+def count_tokens_call(provider_format: str, hub: dict, model: str, client_headers: dict) -> tuple | None:
+    """How to count a hub request's tokens upstream; None when the provider's format cannot."""
+    counter = TOKEN_COUNTERS.get(provider_format)
+    return counter(hub, model, client_headers) if counter else None
+
+
 @_shape_errors_become(_unreadable_reply)
 def reply_usage(provider_format: str, reply: dict) -> Usage:
     return FORMATS[provider_format].usage_of(reply)

@@ -172,3 +172,15 @@ def test_token_array_embeddings_are_refused(cortex):
     reply = requests.post(f"{cortex.url}/v1/embeddings", headers={"Authorization": f"Bearer {ADMIN_KEY}"},
                           json={"model": GEMINI_EMBEDDING_MODEL, "input": [[1, 2, 3]]}, timeout=10)
     assert reply.status_code == 400 and reply.json()["error"]["param"] == "input"
+
+
+@pytest.mark.parametrize("surface", ["gemini", "anthropic"])
+def test_a_gemini_provider_counts_tokens_itself(cortex, mock, surface):
+    if surface == "gemini":
+        counted = post(cortex, GEMINI_MODEL, {"contents": HELLO["contents"]}, method="countTokens").json()["totalTokens"]
+    else:
+        counted = cortex.anthropic().messages.count_tokens(
+            model=GEMINI_MODEL, messages=[{"role": "user", "content": "hello there"}]).input_tokens
+    assert counted == 2
+    sent = mock.requests_to(f"/v1beta/models/{GEMINI_MODEL}:countTokens")[-1].json
+    assert sent["generateContentRequest"]["contents"] == [{"role": "user", "parts": [{"text": "hello there"}]}]
