@@ -28,5 +28,7 @@ def gemini_client(cortex, key: str = ADMIN_KEY):
 def gemini_provider(mock_url: str) -> dict:
     return {"name": "mockgemini", "type": "gemini", "base_url": f"{mock_url}/v1beta",
             "api_keys": ["gemini-mock-secret-4"], "timeout_secs": 60, "connect_timeout_secs": 2,
-            "models": [{"id": GEMINI_MODEL, "input_cost_per_mtok": 2, "output_cost_per_mtok": 12},
+            # Gemini CLI 0.61 asks for gemini-3-pro-preview by its successor's name.
+            "models": [{"id": GEMINI_MODEL, "aliases": ["gemini-3.1-pro-preview"], "input_cost_per_mtok": 2,
+                        "output_cost_per_mtok": 12},
                        {"id": GEMINI_EMBEDDING_MODEL, "kind": "embedding"}]}

@@ -1,7 +1,8 @@
 """Gemini CLI (the npm release pinned in tests/clients/package.json) runs a tool task through Cortex.
 
 `gemini -p` with ``GOOGLE_GEMINI_BASE_URL`` at Cortex's /gemini surface and a Cortex key as
-``GEMINI_API_KEY``; the model is served by an OpenAI-type or an Anthropic-type provider. The mock
+``GEMINI_API_KEY``; the model is served by an OpenAI-type or an Anthropic-type provider
+(translated), or a Gemini-type one (passed through, the mock validating what the CLI sends). The mock
 plays the model as an ``Agent``: it calls Gemini CLI's own ``read_file`` tool on a file the test
 wrote, Gemini CLI runs it, and the final answer quotes the result. The task succeeds only if the
 CLI's streamed requests (its ~40 tools with Gemini schemas, the function call coming back, the
@@ -19,8 +20,9 @@ from pathlib import Path
 import pytest
 
 from tests.clients.conftest import CLIENTS, OPENAI_MODEL, _missing_client
+from tests.clients.gemini_setup import GEMINI_MODEL
 from tests.cortex_server import ADMIN_KEY
-from tests.mocks import Agent, anthropic_wire, openai_wire
+from tests.mocks import Agent, anthropic_wire, gemini_wire, openai_wire
 
 GEMINI_CLI = CLIENTS / "node_modules" / ".bin" / "gemini"
 SECRET = "the launch code is 4711"
@@ -31,7 +33,9 @@ SETTINGS = {
     "general": {"enableAutoUpdate": False, "enableAutoUpdateNotification": False},
     "security": {"auth": {"selectedType": "gemini-api-key"}},
 }
-PROVIDERS = {OPENAI_MODEL: ("/v1/chat/completions", openai_wire), CLAUDE_MODEL: ("/v1/messages", anthropic_wire)}
+# model -> (the mock's path, its wire module); the Gemini-type provider is a pass-through.
+PROVIDERS = {OPENAI_MODEL: ("/v1/chat/completions", openai_wire), CLAUDE_MODEL: ("/v1/messages", anthropic_wire),
+             GEMINI_MODEL: (f"/v1beta/models/{GEMINI_MODEL}:streamGenerateContent", gemini_wire)}
 
 
 @pytest.fixture(scope="session")
