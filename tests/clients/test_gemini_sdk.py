@@ -8,6 +8,7 @@ so each translation direction and the Gemini pass-through carry calls, results a
 
 import pytest
 
+from tests.clients.conftest import BUDGETED_CLAUDE_MODEL
 from tests.clients.gemini_setup import GEMINI_MODEL, gemini_client, genai_types
 
 WEATHER = {"name": "get_weather", "description": "Weather at a location",
@@ -64,3 +65,30 @@ def test_count_tokens_and_models(cortex):
     listed = [model.name for model in client.models.list()]
     assert f"models/{GEMINI_MODEL}" in listed and "models/gpt-4o" in listed
     assert client.models.get(model="gpt-4o").name == "models/gpt-4o"
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
+def test_claude_thinking_round_trips_through_a_gemini_client(cortex, mock, streamed):
+    """Claude signs its thinking and rejects a replayed block that is missing or altered: a Gemini
+    client keeps it as a thought part whose signature wraps Claude's, and sends it back as it got it."""
+    types = genai_types
+    client = gemini_client(cortex)
+    config = types.GenerateContentConfig(
+        tools=[types.Tool(function_declarations=[types.FunctionDeclaration(**WEATHER)])],
+        thinking_config=types.ThinkingConfig(thinking_budget=2048, include_thoughts=True),
+        automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True))
+    contents = [types.Content(role="user", parts=[types.Part(text="weather in Paris?")])]
+
+    first = _ask(client, contents, BUDGETED_CLAUDE_MODEL, streamed, config)
+    thoughts = [part for part in first.candidates[0].content.parts if part.thought]
+    assert thoughts and thoughts[-1].thought_signature
+    call = next(part.function_call for part in first.candidates[0].content.parts if part.function_call)
+    contents += [first.candidates[0].content,
+                 types.Content(role="user", parts=[types.Part(function_response=types.FunctionResponse(
+                     id=call.id, name=call.name, response={"output": "sunny"}))])]
+    second = _ask(client, contents, BUDGETED_CLAUDE_MODEL, streamed, config)
+
+    assert "".join(part.text or "" for part in second.candidates[0].content.parts if not part.thought) \
+        == "echo: sunny"
+    replayed = [m for m in mock.requests_to("/v1/messages")[-1].json["messages"] if m["role"] == "assistant"][-1]
+    assert [block["type"] for block in replayed["content"]] == ["thinking", "tool_use"]

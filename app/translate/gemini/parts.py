@@ -15,9 +15,10 @@ parts are optional to return and are dropped.
 
 The other way, a Gemini client must be able to replay a provider's signed thinking
 (Claude's): hub ``thinking``/``redacted_thinking`` blocks become ``thought`` parts whose
-``thoughtSignature`` wraps the hub value (``thoughtSignature`` is bytes in Google's SDKs,
-so any string must be wrapped in base64 to survive them); ``wrap``/``unwrap`` mark the
-kind, so a thought part replayed by the client becomes the same hub block again. A
+``thoughtSignature`` wraps the whole hub block, text and signature (``thoughtSignature`` is
+bytes in Google's SDKs, so it must be base64 to survive them; the text rides along because
+clients merge or split streamed thought parts); ``wrap``/``unwrap`` mark the kind, so a
+thought part replayed by the client becomes the same hub block again. A
 signature Gemini made is never unwrapped into a hub thinking block: no other provider
 would take it.
 """
@@ -32,7 +33,7 @@ GENERATED_ID_PREFIX = "gcall_"  # ids Cortex made up for calls Gemini sent witho
 # Gemini's documented value for a call it did not sign (history from another model).
 SKIP_SIGNATURE = "skip_thought_signature_validator"
 _WRAPPED = {"thinking": b"cortex-thinking:", "redacted_thinking": b"cortex-redacted:"}
-_HUB_FIELD = {"thinking": "signature", "redacted_thinking": "data"}
+_HUB_FIELDS = {"thinking": ("thinking", "signature"), "redacted_thinking": ("data",)}
 
 # Gemini finishReason -> hub stop_reason (anything unlisted ends the turn normally).
 STOP_REASONS = {
@@ -88,19 +89,23 @@ def split_id(tool_id: str | None) -> tuple[str | None, str | None]:
 
 
 def wrap(block: dict) -> str:
+    """A hub thinking block, whole, as a thoughtSignature: the part's text is for display only (a
+    client may merge or split streamed thought parts), so the signature must carry the text too."""
     kind = block["type"]
-    return base64.b64encode(_WRAPPED[kind] + str(block.get(_HUB_FIELD[kind]) or "").encode()).decode()
+    fields = {name: block.get(name, "") for name in _HUB_FIELDS[kind]}
+    return base64.b64encode(_WRAPPED[kind] + orjson.dumps(fields)).decode()
 
 
-def unwrap(signature: str | None) -> tuple[str, str] | None:
-    """(hub block type, its signature or data) of a wrapped hub value; None for Gemini's own."""
+def unwrap(signature: str | None) -> dict | None:
+    """The hub block a wrapped signature carries; None for Gemini's own signatures."""
     try:
         raw = base64.b64decode(signature or "", validate=True)
     except (binascii.Error, ValueError):
         return None
     for kind, prefix in _WRAPPED.items():
         if raw.startswith(prefix):
-            return kind, raw[len(prefix):].decode("utf-8", "replace")
+            fields = orjson.loads(raw[len(prefix):])
+            return {"type": kind, **{name: str(fields.get(name, "")) for name in _HUB_FIELDS[kind]}}
     return None
 
 
@@ -108,13 +113,10 @@ def unwrap(signature: str | None) -> tuple[str, str] | None:
 
 def thought_block(part: dict) -> dict | None:
     """A ``thought`` part as the hub block it stood for; None when no provider could take it back."""
-    unwrapped = unwrap(part.get("thoughtSignature"))
-    if unwrapped is None:
+    try:
+        return unwrap(part.get("thoughtSignature"))
+    except orjson.JSONDecodeError:
         return None
-    kind, value = unwrapped
-    if kind == "redacted_thinking":
-        return {"type": "redacted_thinking", "data": value}
-    return {"type": "thinking", "thinking": part.get("text", ""), "signature": value}
 
 
 def tool_use_block(call: dict, signature: str | None) -> dict:
@@ -143,7 +145,7 @@ def reply_blocks(parts: list) -> list[dict]:
 def thought_part(block: dict) -> dict:
     """A hub thinking/redacted_thinking block as a Gemini ``thought`` part a client can replay."""
     part = {"text": block.get("thinking", ""), "thought": True}
-    if block.get(_HUB_FIELD[block["type"]]):
+    if block.get("signature") or block.get("data"):
         part["thoughtSignature"] = wrap(block)
     return part
 

@@ -5,6 +5,7 @@ them in the body as ``model`` and ``stream`` before translation, and going out t
 adapter puts them back in the URL (``app.providers.gemini``).
 
 Gemini -> hub
+    * Field names are read in Google's snake_case spelling too (``camel_case``).
     * ``contents`` role ``user``/``model`` become ``user``/``assistant`` turns (consecutive
       ones of a role merged); ``systemInstruction`` becomes ``system``.
     * Parts: ``text``; ``inlineData`` and ``fileData`` as image blocks (``image/*``) or
@@ -77,6 +78,30 @@ _ROLES_TO_HUB = {"user": "user", "model": "assistant"}
 _ROLES_FROM_HUB = {"user": "user", "assistant": "model"}
 JSON_MIME_TYPE = "application/json"
 PDF = "application/pdf"
+
+
+# Values that are the client's own data or schemas: their keys are never renamed.
+_OPAQUE = frozenset({"args", "response", "parameters", "parametersJsonSchema", "responseSchema", "responseJsonSchema",
+                     "labels"})
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word[:1].upper() + word[1:] for word in rest)
+
+
+def camel_case(value):
+    """Google's JSON takes field names in snake_case as well (proto JSON), and its SDKs send some
+    that way (google-genai writes ``thinkingConfig`` as ``{"thinking_budget": …}``): one spelling."""
+    if isinstance(value, list):
+        return [camel_case(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    renamed = {}
+    for key, item in value.items():
+        name = _camel(key) if "_" in key else key
+        renamed[name] = item if name in _OPAQUE else camel_case(item)
+    return renamed
 
 
 def _name_unread(body: dict, read: frozenset, dropped: list, prefix: str = "") -> None:
@@ -236,6 +261,7 @@ def _hub_output_format(generation: dict) -> dict | None:
 
 
 def request_to_hub(body: dict, dropped: list) -> dict:
+    body = camel_case(body)
     _name_unread(body, _READ_FIELDS, dropped)
     hub: dict = {"model": body.get("model"), "messages": _hub_messages(body.get("contents") or [], dropped)}
     if body.get("stream"):

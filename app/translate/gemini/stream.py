@@ -145,7 +145,7 @@ class StreamFromHub:
         block = event.get("content_block") or {}
         kind = block.get("type")
         if kind in ("tool_use", "thinking"):
-            self._blocks[event.get("index")] = dict(block)
+            self._blocks[event.get("index")] = {"thinking": "", **block} if kind == "thinking" else dict(block)
             self._arguments[event.get("index")] = []
         if kind == "text" and block.get("text"):
             return [self._chunk([{"text": block["text"]}])]
@@ -160,9 +160,11 @@ class StreamFromHub:
         kind = delta.get("type")
         if kind == "text_delta" and delta.get("text"):
             return [self._chunk([{"text": delta["text"]}])]
-        if kind == "thinking_delta" and delta.get("thinking"):
-            return [self._chunk([{"text": delta["thinking"], "thought": True}])]
         block = self._blocks.get(event.get("index"))
+        if kind == "thinking_delta" and delta.get("thinking"):
+            if block is not None:
+                block["thinking"] += delta["thinking"]
+            return [self._chunk([{"text": delta["thinking"], "thought": True}])]
         if block is None:
             return []
         if kind == "signature_delta":
@@ -179,8 +181,8 @@ class StreamFromHub:
         if block.get("type") == "tool_use":
             block["input"] = gemini_parts.arguments("".join(pieces)) or block.get("input") or {}
             return [self._chunk([gemini_parts.function_call_part(block)])]
-        if block.get("signature"):  # the thinking's signature, once whole, on a part of its own
-            return [self._chunk([gemini_parts.thought_part({**block, "thinking": ""})])]
+        if block.get("signature"):  # the whole block, once signed, on a part of its own (its text was streamed)
+            return [self._chunk([{**gemini_parts.thought_part(block), "text": ""}])]
         return []
 
     def _chunk(self, parts: list[dict], finish_reason: str | None = None) -> dict:
