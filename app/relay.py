@@ -267,7 +267,7 @@ class GeminiPassthrough(Relay):
             return b""
         if chunk.get("usageMetadata"):
             self.usage = usage_from_gemini(chunk["usageMetadata"])
-        return openai_event(chunk)
+        return raw + b"\n\n"
 
     def finish(self):
         self._events.require_complete()

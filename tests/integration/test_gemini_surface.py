@@ -9,7 +9,7 @@ import requests
 
 from tests.clients.gemini_setup import GEMINI_EMBEDDING_MODEL, GEMINI_MODEL, gemini_provider
 from tests.cortex_server import ADMIN_KEY, INFERENCE_KEY, LIMITED_KEY, base_config
-from tests.mocks import Fail, Reply
+from tests.mocks import Fail, Reply, ResetMidStream
 from tests.mocks.openai_wire import embedding_vector
 
 GENERATE = f"/v1beta/models/{GEMINI_MODEL}:generateContent"
@@ -184,3 +184,14 @@ def test_a_gemini_provider_counts_tokens_itself(cortex, mock, surface):
     assert counted == 2
     sent = mock.requests_to(f"/v1beta/models/{GEMINI_MODEL}:countTokens")[-1].json
     assert sent["generateContentRequest"]["contents"] == [{"role": "user", "parts": [{"text": "hello there"}]}]
+
+
+@pytest.mark.parametrize("model", ["gpt-4o", GEMINI_MODEL])
+def test_a_stream_cut_short_ends_with_googles_error_chunk(cortex, mock, model):
+    events = [{"choices": [{"index": 0, "delta": {"content": "Hel"}}]}] if model == "gpt-4o" else \
+        ['data: {"candidates":[{"content":{"role":"model","parts":[{"text":"Hel"}]}}]}\r\n\r\n']
+    mock.script("/v1/chat/completions" if model == "gpt-4o" else STREAM, ResetMidStream(events, after=1))
+    reply = post(cortex, model, HELLO, method="streamGenerateContent", params={"alt": "sse"})
+    chunks = [json.loads(line[6:]) for line in reply.text.split("\n\n") if line.startswith("data: ")]
+    assert chunks[0]["candidates"][0]["content"]["parts"] == [{"text": "Hel"}]
+    assert chunks[-1]["error"]["status"] == "UNAVAILABLE" and chunks[-1]["error"]["code"] == 502

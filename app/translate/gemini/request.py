@@ -74,7 +74,7 @@ _READ_GENERATION = frozenset({gemini for gemini, _ in _SAMPLING} | {
     "responseMimeType", "responseSchema", "responseJsonSchema", "thinkingConfig"})
 _MODES_TO_HUB = {"AUTO": "auto", "VALIDATED": "auto", "NONE": "none", "ANY": "any"}
 _MODES_FROM_HUB = {"auto": "AUTO", "none": "NONE", "any": "ANY", "tool": "ANY"}
-_ROLES_TO_HUB = {"user": "user", "model": "assistant"}
+_ROLES_TO_HUB = {"user": "user", "model": "assistant", "function": "user"}  # "function": v1beta's old role of results
 _ROLES_FROM_HUB = {"user": "user", "assistant": "model"}
 JSON_MIME_TYPE = "application/json"
 PDF = "application/pdf"
