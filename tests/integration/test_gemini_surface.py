@@ -9,7 +9,7 @@ import requests
 
 from tests.clients.gemini_setup import GEMINI_EMBEDDING_MODEL, GEMINI_MODEL, gemini_provider
 from tests.cortex_server import ADMIN_KEY, INFERENCE_KEY, LIMITED_KEY, base_config
-from tests.mocks import Fail, Reply, ResetMidStream
+from tests.mocks import Fail, Reply, ResetMidStream, Stream
 from tests.mocks.openai_wire import embedding_vector
 
 GENERATE = f"/v1beta/models/{GEMINI_MODEL}:generateContent"
@@ -195,3 +195,21 @@ def test_a_stream_cut_short_ends_with_googles_error_chunk(cortex, mock, model):
     chunks = [json.loads(line[6:]) for line in reply.text.split("\n\n") if line.startswith("data: ")]
     assert chunks[0]["candidates"][0]["content"]["parts"] == [{"text": "Hel"}]
     assert chunks[-1]["error"]["status"] == "UNAVAILABLE" and chunks[-1]["error"]["code"] == 502
+
+
+def test_a_stream_is_listed_in_flight_and_a_vanished_client_is_recorded(cortex, mock):
+    piece = 'data: {"candidates":[{"content":{"role":"model","parts":[{"text":"word "}]}}]}\r\n\r\n'
+    mock.script(STREAM, Stream([piece] * 60, delay=0.1))
+    response = requests.post(f"{cortex.url}/gemini/v1beta/models/{GEMINI_MODEL}:streamGenerateContent",
+                             params={"alt": "sse"}, json=HELLO, stream=True,
+                             headers={"x-goog-api-key": ADMIN_KEY, "x-request-id": "vanished-gemini"})
+    lines = response.iter_lines()  # kept: a collected generator would close the response
+    assert next(line for line in lines if line.startswith(b"data: "))
+    inflight = requests.get(f"{cortex.url}/api/admin/inflight", headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+                            timeout=10).json()
+    assert [entry["uri"] for entry in inflight["requests"]] == [
+        f"/gemini/v1beta/models/{GEMINI_MODEL}:streamGenerateContent"]
+    response.raw._fp.fp.raw._sock.close()  # vanish without reading the rest
+    response.close()
+    row = cortex.usage_row("vanished-gemini")
+    assert (row["status"], row["error_code"], row["provider"]) == ("error", "client_disconnected", "mockgemini")
