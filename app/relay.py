@@ -63,8 +63,8 @@ def _upstream_error_event(message: str) -> UpstreamError:
     return UpstreamError(f"Provider error during the stream: {message}", code="upstream_stream_error")
 
 
-def _openai_chunk(data: bytes) -> dict:
-    """One upstream chunk; an `{"error": …}` chunk (how OpenAI reports mid-stream failures) raises."""
+def _error_raised(data: bytes) -> dict:
+    """One upstream chunk; an `{"error": …}` chunk (how OpenAI and Gemini report mid-stream failures) raises."""
     chunk = orjson.loads(data)
     if "error" in chunk:
         error = chunk["error"]
@@ -116,7 +116,7 @@ class OpenAIEvents:
         if data == DONE:
             self.complete = True
             return None
-        chunk = _openai_chunk(data)
+        chunk = _error_raised(data)
         self._finished = self._finished or _has_finish_reason(chunk)
         return chunk
 
@@ -160,10 +160,7 @@ class GeminiEvents:
         _, data = parse_event(raw)
         if not data:
             return None
-        chunk = orjson.loads(data)
-        if "error" in chunk:
-            error = chunk["error"]
-            raise _upstream_error_event(error.get("message", str(error)) if isinstance(error, dict) else str(error))
+        chunk = _error_raised(data)
         candidates = chunk.get("candidates") or ()
         if any(candidate.get("finishReason") for candidate in candidates) \
                 or (not candidates and (chunk.get("promptFeedback") or {}).get("blockReason")):
