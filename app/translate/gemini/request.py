@@ -5,7 +5,7 @@ them in the body as ``model`` and ``stream`` before translation, and going out t
 adapter puts them back in the URL (``app.providers.gemini``).
 
 Gemini -> hub
-    * Field names are read in Google's snake_case spelling too (``camel_case``).
+    * Field names are read in Google's snake_case spelling too (``named``).
     * ``contents`` role ``user``/``model`` become ``user``/``assistant`` turns (consecutive
       ones of a role merged); ``systemInstruction`` becomes ``system``.
     * Parts: ``text``; ``inlineData`` and ``fileData`` as image blocks (``image/*``) or
@@ -80,28 +80,21 @@ JSON_MIME_TYPE = "application/json"
 PDF = "application/pdf"
 
 
-# Values that are the client's own data or schemas: their keys are never renamed.
-_OPAQUE = frozenset({"args", "response", "parameters", "parametersJsonSchema", "responseSchema", "responseJsonSchema",
-                     "labels"})
-
-
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
-def camel_case(value):
-    """Google's JSON takes field names in snake_case as well (proto JSON), and its SDKs send some
-    that way (google-genai writes ``thinkingConfig`` as ``{"thinking_budget": …}``): one spelling."""
-    if isinstance(value, list):
-        return [camel_case(item) for item in value]
-    if not isinstance(value, dict):
-        return value
-    renamed = {}
-    for key, item in value.items():
-        name = _camel(key) if "_" in key else key
-        renamed[name] = item if name in _OPAQUE else camel_case(item)
-    return renamed
+def named(mapping) -> dict:
+    """An object of the request with its field names in camelCase. Google's JSON takes snake_case
+    as well (proto JSON) and its SDKs send some that way (google-genai writes ``thinkingConfig`` as
+    ``{"thinking_budget": …}``); each object is renamed where it is read, so that the client's own
+    data (arguments, schemas) keeps its keys, and a body without snake_case is not copied."""
+    if not isinstance(mapping, dict):
+        return {}
+    if not any("_" in key for key in mapping):
+        return mapping
+    return {(_camel(key) if "_" in key else key): value for key, value in mapping.items()}
 
 
 def _name_unread(body: dict, read: frozenset, dropped: list, prefix: str = "") -> None:
@@ -152,6 +145,7 @@ class _Pairing:
         return block
 
     def response_id(self, response: dict) -> str:
+        response = named(response)
         name, given = response.get("name"), response.get("id")
         match = next((entry for entry in self._open if (entry[1] == given if given else entry[0] == name)), None)
         if match is None:
@@ -161,6 +155,7 @@ class _Pairing:
 
 
 def _tool_result(response: dict, pairing: _Pairing) -> dict:
+    response = named(response)
     payload = response.get("response")
     block = {"type": "tool_result", "tool_use_id": pairing.response_id(response)}
     if isinstance(payload, dict) and len(payload) == 1 and isinstance(next(iter(payload.values())), str) \
@@ -174,6 +169,7 @@ def _tool_result(response: dict, pairing: _Pairing) -> dict:
 
 
 def _hub_block(part: dict, pairing: _Pairing, dropped: list) -> dict | None:
+    part = named(part)
     if "functionCall" in part:
         return pairing.call(part)
     if "functionResponse" in part:
@@ -183,11 +179,11 @@ def _hub_block(part: dict, pairing: _Pairing, dropped: list) -> dict | None:
     if "text" in part:
         return text_block(part["text"]) if part["text"] else None
     if "inlineData" in part:
-        data = part["inlineData"]
+        data = named(part["inlineData"])
         mime_type = data.get("mimeType", "")
         return _media_block(mime_type, {"type": "base64", "media_type": mime_type, "data": data.get("data", "")})
     if "fileData" in part:
-        data = part["fileData"]
+        data = named(part["fileData"])
         return _media_block(data.get("mimeType", ""), {"type": "url", "url": data.get("fileUri", "")})
     dropped.append("parts[]." + next(iter(part), "empty"))
     return None
@@ -197,6 +193,7 @@ def _hub_messages(contents: list, dropped: list) -> list[dict]:
     messages: list[dict] = []
     pairing = _Pairing()
     for content in contents:
+        content = named(content)
         role = _ROLES_TO_HUB.get(content.get("role") or "user")
         if role is None:
             dropped.append(f"contents[].role={content.get('role')}")
@@ -214,8 +211,8 @@ def _hub_messages(contents: list, dropped: list) -> list[dict]:
 
 def _hub_tools(tools: list, dropped: list) -> list[dict]:
     converted = []
-    for tool in tools:
-        for declaration in tool.get("functionDeclarations") or []:
+    for tool in map(named, tools):
+        for declaration in map(named, tool.get("functionDeclarations") or []):
             schema = declaration.get("parametersJsonSchema")
             if schema is None:
                 schema = json_schema(declaration.get("parameters")) or {"type": "object", "properties": {}}
@@ -228,7 +225,7 @@ def _hub_tools(tools: list, dropped: list) -> list[dict]:
 
 
 def _hub_tool_choice(tool_config: dict | None) -> dict | None:
-    config = (tool_config or {}).get("functionCallingConfig") or {}
+    config = named(named(tool_config).get("functionCallingConfig"))
     kind = _MODES_TO_HUB.get(config.get("mode"))
     if kind is None:
         return None
@@ -239,6 +236,7 @@ def _hub_tool_choice(tool_config: dict | None) -> dict | None:
 
 
 def _hub_thinking(config: dict | None) -> dict | None:
+    config = named(config)
     if not config:
         return None
     budget = config.get("thinkingBudget")
@@ -261,16 +259,16 @@ def _hub_output_format(generation: dict) -> dict | None:
 
 
 def request_to_hub(body: dict, dropped: list) -> dict:
-    body = camel_case(body)
+    body = named(body)
     _name_unread(body, _READ_FIELDS, dropped)
     hub: dict = {"model": body.get("model"), "messages": _hub_messages(body.get("contents") or [], dropped)}
     if body.get("stream"):
         hub["stream"] = True
-    system = [text_block(part["text"]) for part in (body.get("systemInstruction") or {}).get("parts") or []
+    system = [text_block(part["text"]) for part in named(body.get("systemInstruction")).get("parts") or []
               if part.get("text")]
     if system:
         hub["system"] = system
-    generation = body.get("generationConfig") or {}
+    generation = named(body.get("generationConfig"))
     _name_unread(generation, _READ_GENERATION, dropped, "generationConfig.")
     for gemini, hub_field in _SAMPLING:
         if generation.get(gemini) is not None:
