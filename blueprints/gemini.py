@@ -29,7 +29,8 @@ def route(method: str, path: str):
 @route("POST", "/<model>:generateContent")
 def generate_content(model):
     body = load_body(GENERATE_CONTENT_REQUEST)
-    return render_result(cortex().inference.chat(g.call, {**body, "model": model}, "gemini", request.headers))
+    body = {**body, "model": model, "stream": False}  # the method says whether it streams, not the body
+    return render_result(cortex().inference.chat(g.call, body, "gemini", request.headers))
 
 
 @route("POST", "/<model>:streamGenerateContent")
