@@ -1,28 +1,17 @@
 """The google-genai SDK pointed at a Cortex, and the Gemini-type provider of the test config."""
 
+from google import genai
+from google.genai import types as genai_types
+
 from tests.cortex_server import ADMIN_KEY
 
 GEMINI_MODEL = "gemini-3-pro-preview"
 GEMINI_EMBEDDING_MODEL = "gemini-embedding-001"
 
 
-def genai():
-    from google import genai as sdk  # noqa: PLC0415 - only the tests that use it need it
-    return sdk
-
-
-class _Types:
-    def __getattr__(self, name):
-        return getattr(genai().types, name)
-
-
-genai_types = _Types()
-
-
-def gemini_client(cortex, key: str = ADMIN_KEY):
-    sdk = genai()
-    return sdk.Client(api_key=key, http_options=sdk.types.HttpOptions(base_url=cortex.url + "/gemini",
-                                                                      timeout=30_000))
+def gemini_client(cortex, key: str = ADMIN_KEY) -> genai.Client:
+    return genai.Client(api_key=key, http_options=genai_types.HttpOptions(base_url=cortex.url + "/gemini",
+                                                                          timeout=30_000))
 
 
 def gemini_provider(mock_url: str) -> dict:

@@ -99,7 +99,7 @@ def test_a_call_without_its_signature_is_rejected_as_gemini_does(cortex, mock):
         types.Content(role="user", parts=[types.Part(function_response=types.FunctionResponse(
             name="get_weather", response={"output": "sunny"}))]),
     ]
-    with pytest.raises(genai().errors.ClientError) as raised:
+    with pytest.raises(genai.errors.ClientError) as raised:
         client.models.generate_content(model=GEMINI_MODEL, contents=contents)
     assert raised.value.code == 400 and raised.value.status == "INVALID_ARGUMENT"
     assert "thought_signature" in raised.value.message
