@@ -6,6 +6,8 @@ builds error bodies.
 """
 import logging
 
+from app.translate.gemini.parts import google_error
+
 log = logging.getLogger("cortex.errors")
 
 
@@ -32,6 +34,9 @@ class CortexError(Exception):
 
     def anthropic_body(self) -> dict:
         return {"type": "error", "error": {"type": self.anthropic_type, "message": self.message}}
+
+    def gemini_body(self) -> dict:
+        return google_error(self.status, self.message)
 
     def plain_body(self) -> dict:
         return self.openai_body()

@@ -8,7 +8,7 @@ they give in the client's format. All are I/O-free: the service feeds them.
 import orjson
 
 from app.errors import CortexError, UpstreamError
-from app.translate import AnthropicUsageCounter, Usage, stream_translation, usage_from_openai
+from app.translate import AnthropicUsageCounter, Usage, stream_translation, usage_from_gemini, usage_from_openai
 
 DONE = b"[DONE]"
 # Anthropic events the pass-through forwards as they are, recognised without parsing.
@@ -50,6 +50,10 @@ def anthropic_error_event(error: CortexError) -> bytes:
     return anthropic_event("error", error.anthropic_body())
 
 
+def gemini_error_event(error: CortexError) -> bytes:
+    return openai_event(error.gemini_body())  # Gemini frames its chunks as OpenAI does: `data:` lines
+
+
 def _truncated() -> UpstreamError:
     return UpstreamError("The provider's stream ended before the response was complete", retryable=False,
                          code="upstream_stream_truncated")
@@ -59,8 +63,8 @@ def _upstream_error_event(message: str) -> UpstreamError:
     return UpstreamError(f"Provider error during the stream: {message}", code="upstream_stream_error")
 
 
-def _openai_chunk(data: bytes) -> dict:
-    """One upstream chunk; an `{"error": …}` chunk (how OpenAI reports mid-stream failures) raises."""
+def _error_raised(data: bytes) -> dict:
+    """One upstream chunk; an `{"error": …}` chunk (how OpenAI and Gemini report mid-stream failures) raises."""
     chunk = orjson.loads(data)
     if "error" in chunk:
         error = chunk["error"]
@@ -77,6 +81,13 @@ def _openai_finish_reason(chunk: dict) -> str | None:
 
 def _anthropic_stop_reason(event: dict) -> str | None:
     return (event.get("delta") or {}).get("stop_reason") if event.get("type") == "message_delta" else None
+
+
+def _gemini_finish_reason(chunk: dict) -> str | None:
+    for candidate in chunk.get("candidates") or ():
+        if candidate.get("finishReason"):
+            return candidate["finishReason"]
+    return None
 
 
 class Relay:
@@ -117,7 +128,7 @@ class OpenAIEvents:
         if data == DONE:
             self.complete = True
             return None
-        chunk = _openai_chunk(data)
+        chunk = _error_raised(data)
         self._finished = self._finished or _openai_finish_reason(chunk) is not None
         return chunk
 
@@ -144,6 +155,29 @@ class AnthropicEvents:
         if kind == "message_stop":
             self.complete = True
         return event
+
+    def require_complete(self):
+        if not self.complete:
+            raise _truncated()
+
+
+class GeminiEvents:
+    """Reads a Gemini-type provider's stream (`alt=sse`): complete once a chunk gives a finishReason
+    (or the prompt was blocked); `{"error": …}` chunks raise."""
+
+    def __init__(self):
+        self.complete = False
+
+    def read(self, raw: bytes) -> dict | None:
+        _, data = parse_event(raw)
+        if not data:
+            return None
+        chunk = _error_raised(data)
+        candidates = chunk.get("candidates") or ()
+        if any(candidate.get("finishReason") for candidate in candidates) \
+                or (not candidates and (chunk.get("promptFeedback") or {}).get("blockReason")):
+            self.complete = True
+        return chunk
 
     def require_complete(self):
         if not self.complete:
@@ -228,6 +262,30 @@ class AnthropicPassthrough(Relay):
         return b""
 
 
+class GeminiPassthrough(Relay):
+    """Gemini client, Gemini-type provider: chunks forwarded as they come, usage read from each
+    (Gemini repeats the cumulative usageMetadata on every chunk)."""
+
+    client_format = "gemini"
+
+    def __init__(self, requested_model, include_usage):
+        super().__init__(requested_model, include_usage)
+        self._events = GeminiEvents()
+
+    def feed(self, raw):
+        chunk = self._events.read(raw)
+        if chunk is None:
+            return b""
+        if chunk.get("usageMetadata"):
+            self.usage = usage_from_gemini(chunk["usageMetadata"])
+        self.finish_reason = _gemini_finish_reason(chunk) or self.finish_reason
+        return raw + b"\n\n"
+
+    def finish(self):
+        self._events.require_complete()
+        return b""
+
+
 class TranslatingRelay(Relay):
     """A client of one format, a provider of another: events translated through the hub."""
 
@@ -267,12 +325,12 @@ def _anthropic_frame(event: dict) -> bytes:
     return anthropic_event(event["type"], event)
 
 
-EVENT_READERS = {"openai": OpenAIEvents, "anthropic": AnthropicEvents}
-FRAMES = {"openai": openai_event, "anthropic": _anthropic_frame}
-STREAM_ENDS = {"openai": b"data: [DONE]\n\n", "anthropic": b""}
-ERROR_EVENTS = {"openai": openai_error_event, "anthropic": anthropic_error_event}
-FINISH_REASONS = {"openai": _openai_finish_reason, "anthropic": _anthropic_stop_reason}
-PASSTHROUGH_RELAYS = {"openai": OpenAIPassthrough, "anthropic": AnthropicPassthrough}
+EVENT_READERS = {"openai": OpenAIEvents, "anthropic": AnthropicEvents, "gemini": GeminiEvents}
+FRAMES = {"openai": openai_event, "anthropic": _anthropic_frame, "gemini": openai_event}
+STREAM_ENDS = {"openai": b"data: [DONE]\n\n", "anthropic": b"", "gemini": b""}
+ERROR_EVENTS = {"openai": openai_error_event, "anthropic": anthropic_error_event, "gemini": gemini_error_event}
+FINISH_REASONS = {"openai": _openai_finish_reason, "anthropic": _anthropic_stop_reason, "gemini": _gemini_finish_reason}
+PASSTHROUGH_RELAYS = {"openai": OpenAIPassthrough, "anthropic": AnthropicPassthrough, "gemini": GeminiPassthrough}
 
 
 def open_relay(client_format: str, upstream_format: str, requested_model: str, include_usage: bool) -> Relay:

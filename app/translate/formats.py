@@ -1,11 +1,12 @@
 """The formats Cortex translates between, and the three entry points through the hub."""
-from . import anthropic, openai_chat
+from . import anthropic, gemini, openai_chat
 from .capabilities import Target
 from .hub import Format, StreamTranslation
 
 FORMATS: dict[str, Format] = {
     "openai": openai_chat.FORMAT,
     "anthropic": anthropic.FORMAT,
+    "gemini": gemini.FORMAT,
 }
 
 
