@@ -6,7 +6,6 @@ The model and streaming are in Gemini's URL: the views put them in the body as `
 """
 from flask import Blueprint, current_app, g, request
 
-from app.errors import ModelNotFound
 from app.shaping import count_tokens_request
 from app.web import cortex, json_response, load_body, load_query, render_result
 from schemas.gemini import COUNT_TOKENS_REQUEST, GENERATE_CONTENT_REQUEST, STREAM_QUERY
@@ -60,11 +59,7 @@ def list_models():
 
 @route("GET", "/<model>")
 def get_model(model):
-    wanted = model.removeprefix("models/")
-    for listed in cortex().inference.visible_models(g.principal):
-        if listed.id == wanted:
-            return json_response(_model(listed))
-    raise ModelNotFound(f"Model 'models/{wanted}' is not found")
+    return json_response(_model(cortex().inference.model(g.principal, model.removeprefix("models/"))))
 
 
 def _model(model) -> dict:

@@ -151,6 +151,9 @@ def test_count_tokens_and_models(cortex):
     assert {"name": "models/gpt-4o", "version": "cortex", "displayName": "gpt-4o",
             "supportedGenerationMethods": ["generateContent", "streamGenerateContent", "countTokens"]} \
         in listed.json()["models"]
+    found = requests.get(f"{cortex.url}/gemini/v1beta/models/gpt-4o", headers={"x-goog-api-key": ADMIN_KEY},
+                         timeout=10)
+    assert found.status_code == 200 and found.json()["name"] == "models/gpt-4o"
     missing = requests.get(f"{cortex.url}/gemini/v1/models/nope", headers={"x-goog-api-key": ADMIN_KEY}, timeout=10)
     assert missing.status_code == 404 and missing.json()["error"]["status"] == "NOT_FOUND"
 
