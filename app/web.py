@@ -260,5 +260,7 @@ def handle_error(exc: Exception):
     call = g.get("call")
     if call is not None:
         call.error = error
-    body = ENVELOPES.get(surface_of(request.path), CortexError.plain_body)(error)
-    return json_response(body, error.status, error.headers)
+    surface = surface_of(request.path)
+    body = ENVELOPES.get(surface, CortexError.plain_body)(error)
+    status = error.anthropic_status if surface == "anthropic" and error.anthropic_status else error.status
+    return json_response(body, status, error.headers)
