@@ -307,6 +307,10 @@ REJECTED_CHATS = {
     "tool call left unanswered": (
         chat_body([user(), {"role": "assistant", "content": None, "tool_calls": [CALL]}, user()]),
         "messages.[2].role", "did not have response messages: call_1"),
+    "tool call id over 40 characters": (
+        chat_body([user(), {"role": "assistant", "content": None, "tool_calls": [{**CALL, "id": "c" * 41}]},
+                   {"role": "tool", "tool_call_id": "c" * 41, "content": "x"}]),
+        "messages[1].tool_calls[0].id", "maximum length 40"),
     "assistant without content or calls": (chat_body([user(), {"role": "assistant", "content": None}, user()]),
                                            "messages[1].content", "expected a string, got null"),
     "Anthropic block in OpenAI content": (chat_body([turn("user", tool_result())]),
