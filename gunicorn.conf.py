@@ -26,6 +26,9 @@ graceful_timeout = int(os.environ.get("CORTEX_GRACEFUL_TIMEOUT", "30"))
 timeout = 60                # heartbeat only: gevent workers serve long streams regardless
 preload_app = False
 accesslog = None            # Cortex logs one structured line per request itself
+# If an operator turns gunicorn's access log on: the path without its query string (%(U)s), where
+# a Gemini client may send its key (`?key=`).
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(f)s" "%(a)s"'
 errorlog = "-"
 # Behind trusted proxies the app's ProxyFix reads X-Forwarded-*. With none, gunicorn honours no
 # forwarding header from any peer: the same as trusting every peer with an empty header list,

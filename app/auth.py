@@ -9,11 +9,12 @@ from app.errors import AuthenticationFailed, PermissionDenied
 
 
 def presented_key(headers) -> str | None:
-    """The key a client sent, as `Authorization: Bearer …` or `x-api-key` (both on every surface)."""
+    """The key a client sent, as `Authorization: Bearer …`, `x-api-key` or Google's `x-goog-api-key`
+    (all on every surface)."""
     authorization = headers.get("Authorization", "")
     if authorization[:7].lower() == "bearer ":
         return authorization[7:].strip() or None
-    return headers.get("x-api-key") or None
+    return headers.get("x-api-key") or headers.get("x-goog-api-key") or None
 
 
 class KeyRing:

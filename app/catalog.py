@@ -26,7 +26,11 @@ def mask_key(key: str) -> str:
 
 
 def _display_names(body: dict) -> dict:
-    """id -> display name from a model list: Anthropic's `display_name`, OpenRouter's `name`."""
+    """id -> display name from a model list: Anthropic's `display_name`, OpenRouter's `name`,
+    Gemini's `models[]` (`name` "models/<id>", `displayName`)."""
+    if isinstance(body.get("models"), list):
+        return {entry["name"].removeprefix("models/"): str(entry.get("displayName") or "")
+                for entry in body["models"] if isinstance(entry, dict) and isinstance(entry.get("name"), str)}
     entries = body.get("data") if isinstance(body.get("data"), list) else []
     return {entry["id"]: str(entry.get("display_name") or entry.get("name") or "")
             for entry in entries if isinstance(entry, dict) and isinstance(entry.get("id"), str)}

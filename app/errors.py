@@ -6,6 +6,8 @@ builds error bodies.
 """
 import logging
 
+from app.translate.gemini.parts import google_error
+
 log = logging.getLogger("cortex.errors")
 
 
@@ -14,6 +16,7 @@ class CortexError(Exception):
     openai_type = "server_error"
     code = "internal_error"
     anthropic_type = "api_error"
+    anthropic_status = None  # where Anthropic answers the same condition with another status
 
     def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
                  headers: dict | None = None, param: str | None = None):
@@ -32,6 +35,9 @@ class CortexError(Exception):
 
     def anthropic_body(self) -> dict:
         return {"type": "error", "error": {"type": self.anthropic_type, "message": self.message}}
+
+    def gemini_body(self) -> dict:
+        return google_error(self.status, self.message)
 
     def plain_body(self) -> dict:
         return self.openai_body()
@@ -97,12 +103,15 @@ class RateLimited(CortexError):
 
 
 class BudgetExceeded(CortexError):
-    """The key's budget for the current window is used up: OpenAI's quota error, Anthropic's 429."""
+    """The key's budget for the current window is used up: OpenAI's quota error (429), and what
+    Anthropic answers when a workspace reaches its spend limit (400 invalid_request_error), which
+    Claude Code and the SDKs do not retry, as they would a 429."""
 
     status = 429
     openai_type = "insufficient_quota"
     code = "insufficient_quota"
-    anthropic_type = "rate_limit_error"
+    anthropic_type = "invalid_request_error"
+    anthropic_status = 400
 
 
 class ServiceUnavailable(CortexError):

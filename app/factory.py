@@ -113,8 +113,8 @@ def _configure_logging():
 
 
 def build_app(config_path=None, config: CortexConfig | None = None) -> Flask:
-    from blueprints import (admin, anthropic, config as config_api, dashboard, health, keys, metrics,  # noqa: PLC0415
-                            oauth, openai, openapi, providers, responses, usage)
+    from blueprints import (admin, anthropic, config as config_api, dashboard, gemini, health, keys,  # noqa: PLC0415
+                            metrics, oauth, openai, openapi, providers, responses, usage)
 
     config = config or load_config(config_path)
     _configure_logging()
@@ -129,9 +129,9 @@ def build_app(config_path=None, config: CortexConfig | None = None) -> Flask:
 
     app.before_request(web.assign_request_id)
     app.before_request(web.authenticate)  # before the limiter: limits are per authenticated key
-    inference_blueprints = (openai.bp, anthropic.bp, responses.bp)
-    surfaces = ((openai.bp, "inference"), (anthropic.bp, "inference"), (responses.bp, "inference"),
-                (health.bp, None),
+    inference_blueprints = (openai.bp, anthropic.bp, gemini.bp, responses.bp)
+    surfaces = ((openai.bp, "inference"), (anthropic.bp, "inference"), (gemini.bp, "inference"),
+                (responses.bp, "inference"), (health.bp, None),
                 (admin.bp, "admin"), (config_api.bp, "admin"), (keys.bp, "admin"), (usage.bp, "usage"),
                 (metrics.bp, None),  # /metrics: admin key or loopback, checked by its blueprint
                 (providers.bp, "admin"), (oauth.bp, "admin"),

@@ -22,7 +22,7 @@ DEFAULT_OPERATION = "chat"
 # gen_ai.provider.name's well-known values, by Cortex provider type; other types go by their own name.
 PROVIDER_NAMES = {
     "openai": "openai", "anthropic": "anthropic", "azure": "azure.ai.openai", "mistral": "mistral_ai",
-    "groq": "groq", "deepseek": "deepseek", "google": "gcp.gemini",
+    "groq": "groq", "deepseek": "deepseek", "google": "gcp.gemini", "gemini": "gcp.gemini",
 }
 # Request parameters, by the body field either format names them.
 REQUEST_PARAMETERS = {

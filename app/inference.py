@@ -19,7 +19,8 @@ from app.errors import (ClientDisconnected, CortexError, InvalidRequest, ModelNo
                         UpstreamError, scrub)
 from app.relay import open_relay
 from app.routing import ListedModel, Resolution, Route
-from app.shaping import chat_call, client_chat_reply, client_wants_usage, reply_usage, upstream_format
+from app.shaping import (chat_call, client_chat_reply, client_wants_usage, count_tokens_call, reply_usage,
+                         upstream_format)
 from app.providers import UpstreamCall
 from app.translate import Usage, estimate_input_tokens
 from app.usage import cost_usd
@@ -158,16 +159,17 @@ class InferenceService:
         return [m for m in self.router.listed_models() if model_allowed(principal, m.id, m.id)]
 
     def count_tokens(self, ctx: CallContext, body: dict, client_headers: dict) -> dict:
-        """Anthropic-type providers count exactly; elsewhere a documented estimate (app.translate)."""
+        """Anthropic- and Gemini-type providers count exactly; elsewhere a documented estimate (app.translate)."""
         ctx.requested_model = body.get("model")
         route = self.allowed_routes(ctx, self.router.resolve(ctx.requested_model))[0]
         ctx.served_by(route)
         adapter = self.adapters[route.provider.name]
-        if adapter.wire_format != "anthropic":
+        counting = count_tokens_call(adapter.wire_format, body, route.model, client_headers)
+        if counting is None:
             return {"input_tokens": estimate_input_tokens(body)}
-        call = UpstreamCall(path="/messages/count_tokens", body={**body, "model": route.model}, model=route.model,
-                            headers=client_headers, traceparent=ctx.traceparent)
-        return adapter.send(call).body
+        call, read_count = counting
+        call.traceparent = ctx.traceparent
+        return {"input_tokens": read_count(adapter.send(call).body)}
 
     def model(self, principal, model_id: str):
         """The ListedModel of one name this key may use (models.retrieve); 404 otherwise, as the

@@ -3,7 +3,8 @@
 Paths come from the app's URL map, so every registered route is listed; request bodies and
 query strings are the marshmallow schemas the views load (converted by apispec); security
 follows the permission each blueprint needs. Errors are described by the envelope of the
-route's surface (OpenAI on `/v1/*` and elsewhere, Anthropic on `/anthropic/*`).
+route's surface (OpenAI on `/v1/*` and elsewhere, Anthropic on `/anthropic/*`, Google's on
+`/gemini/*`).
 """
 import inspect
 import re
@@ -13,6 +14,8 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 
 from schemas.anthropic import COUNT_TOKENS_REQUEST, MESSAGES_REQUEST
 from schemas.keys import KEY_CREATE_REQUEST, KEY_UPDATE_REQUEST
+from schemas.gemini import COUNT_TOKENS_REQUEST as GEMINI_COUNT_TOKENS_REQUEST
+from schemas.gemini import GENERATE_CONTENT_REQUEST, STREAM_QUERY
 from schemas.oauth import AUTHORIZE_QUERY, CALLBACK_QUERY
 from schemas.openai import CHAT_COMPLETION_REQUEST, EMBEDDING_REQUEST, TRANSCRIPTION_REQUEST
 from schemas.responses import INPUT_ITEMS_QUERY, RESPONSE_CREATE_REQUEST
@@ -36,6 +39,9 @@ JSON_BODIES = {
     "responses.compact": RESPONSE_CREATE_REQUEST,
     "keys.create": KEY_CREATE_REQUEST,
     "keys.update": KEY_UPDATE_REQUEST,
+    "gemini.generate_content": GENERATE_CONTENT_REQUEST,
+    "gemini.stream_generate_content": GENERATE_CONTENT_REQUEST,
+    "gemini.count_tokens": GEMINI_COUNT_TOKENS_REQUEST,
 }
 QUERIES = {
     "usage.list_records": USAGE_LIST_QUERY,
@@ -43,6 +49,7 @@ QUERIES = {
     "oauth.authorize": AUTHORIZE_QUERY,
     "oauth_callback.callback": CALLBACK_QUERY,
     "responses.input_items": INPUT_ITEMS_QUERY,
+    "gemini.stream_generate_content": STREAM_QUERY,
 }
 MULTIPART_BODIES = {"openai.audio_transcriptions": TRANSCRIPTION_REQUEST}
 PATH_PARAMETER_VALUES = {("config", "section"): sorted(RUNTIME_SECTIONS)}
@@ -63,6 +70,11 @@ SUMMARIES = {
     "responses.compact": "Compact a conversation into fewer items (Codex)",
     "openai.retrieve_model": "Show one model this key may use (OpenAI format)",
     "anthropic.retrieve_model": "Show one model this key may use (Anthropic format)",
+    "gemini.generate_content": "Generate content (Gemini format)",
+    "gemini.stream_generate_content": "Generate content as a stream (Gemini format; alt=sse for server-sent events)",
+    "gemini.count_tokens": "Count the tokens of a request (Gemini format)",
+    "gemini.list_models": "List the models this key may use (Gemini format)",
+    "gemini.get_model": "Show one model (Gemini format)",
     "admin.inflight": "List the inference requests in flight on this instance",
     "admin.providers_health": "Circuit state of each provider, as the answering worker sees it",
     "keys.create": "Create a client key (its plaintext is in this answer only)",
@@ -88,14 +100,22 @@ SUMMARIES = {
     "metrics.scrape": "Prometheus metrics (admin key, or no key from loopback)",
 }
 REDIRECTS = {"oauth.authorize", "oauth_callback.callback"}
-STREAMING = {"openai.chat_completions", "anthropic.messages", "openai.audio_transcriptions", "responses.create"}
+STREAMING = {"openai.chat_completions", "anthropic.messages", "openai.audio_transcriptions",
+             "gemini.stream_generate_content", "responses.create"}
 
+ERROR_SCHEMAS = (("/anthropic/", "AnthropicError"), ("/gemini/", "GeminiError"))  # else OpenAIError
 OPENAI_ERROR = {
     "type": "object", "required": ["error"],
     "properties": {"error": {
         "type": "object", "required": ["message", "type", "param", "code"],
         "properties": {"message": {"type": "string"}, "type": {"type": "string"}, "code": {"type": "string"},
                        "param": {"type": ["string", "null"]}}}},
+}
+GEMINI_ERROR = {
+    "type": "object", "required": ["error"],
+    "properties": {"error": {
+        "type": "object", "required": ["code", "message", "status"],
+        "properties": {"code": {"type": "integer"}, "message": {"type": "string"}, "status": {"type": "string"}}}},
 }
 ANTHROPIC_ERROR = {
     "type": "object", "required": ["type", "error"],
@@ -119,6 +139,7 @@ def _new_spec() -> tuple[APISpec, MarshmallowPlugin]:
     spec.components.security_scheme("apiKeyHeader", {"type": "apiKey", "in": "header", "name": "x-api-key"})
     spec.components.schema("OpenAIError", component=OPENAI_ERROR)
     spec.components.schema("AnthropicError", component=ANTHROPIC_ERROR)
+    spec.components.schema("GeminiError", component=GEMINI_ERROR)
     for section, schema in RUNTIME_SECTIONS.items():
         spec.components.schema(f"RuntimeConfig-{section}", schema=schema)
     return spec, plugin
@@ -135,7 +156,7 @@ def _security(blueprint: str, permission: str | None) -> list:
 
 
 def _responses(endpoint: str, path: str) -> dict:
-    error = _ref("AnthropicError" if path.startswith("/anthropic/") else "OpenAIError")
+    error = _ref(next((name for prefix, name in ERROR_SCHEMAS if path.startswith(prefix)), "OpenAIError"))
     success = {"description": "Success"}
     if endpoint in STREAMING:
         success["description"] = "The reply; a stream of server-sent events when the request asks for one"
@@ -181,14 +202,19 @@ def build_document(app) -> dict:
     spec, plugin = _new_spec()
     permissions = app.extensions["cortex"].permissions
     paths = {}
+    operation_ids = set()
     for rule in app.url_map.iter_rules():
         blueprint = rule.endpoint.rpartition(".")[0]
         if not blueprint or blueprint in UNDOCUMENTED_BLUEPRINTS:
             continue  # Flask's own routes (static files), pages for people
         path = RULE_ARGUMENT.sub(r"{\1}", rule.rule)
         for method in sorted(rule.methods & set(DOCUMENTED_METHODS)):
+            operation_id = f"{rule.endpoint}.{method.lower()}"
+            if operation_id in operation_ids:  # a view served at several paths (/gemini/v1beta and /gemini/v1)
+                operation_id = f"{operation_id}.{path.strip('/').split('/')[1]}"
+            operation_ids.add(operation_id)
             operation = {
-                "operationId": f"{rule.endpoint}.{method.lower()}", "tags": [blueprint],
+                "operationId": operation_id, "tags": [blueprint],
                 "summary": _summary(rule.endpoint, app.view_functions[rule.endpoint]),
                 "security": _security(blueprint, permissions.get(blueprint)),
                 "parameters": _path_parameters(blueprint, rule.rule),

@@ -60,6 +60,16 @@ class ProviderType:
         return endpoint in self.endpoints
 
 
+# Google has no public client: set oauth.client_id/client_secret of a "Desktop app" client.
+_GOOGLE_OAUTH = FlowSettings(
+    authorize_url="https://accounts.google.com/o/oauth2/v2/auth",
+    token_url="https://oauth2.googleapis.com/token",
+    scopes=("https://www.googleapis.com/auth/cloud-platform",
+            "https://www.googleapis.com/auth/generative-language.retriever"),
+    # offline + consent: Google returns a refresh token on every login.
+    authorize_params=(("access_type", "offline"), ("prompt", "consent")),
+)
+
 PROVIDER_TYPES = {
     "openai": ProviderType(
         wire_formats=("openai",), adapter="openai", endpoints=(CHAT, EMBEDDINGS, TRANSCRIPTIONS, MODEL_LIST),
@@ -121,15 +131,12 @@ PROVIDER_TYPES = {
     "google": ProviderType(
         wire_formats=("openai",), adapter="openai", endpoints=(CHAT, MODEL_LIST),
         default_base_url="https://generativelanguage.googleapis.com/v1beta/openai",
-        # Google has no public client: set oauth.client_id/client_secret of a "Desktop app" client.
-        oauth=FlowSettings(
-            authorize_url="https://accounts.google.com/o/oauth2/v2/auth",
-            token_url="https://oauth2.googleapis.com/token",
-            scopes=("https://www.googleapis.com/auth/cloud-platform",
-                    "https://www.googleapis.com/auth/generative-language.retriever"),
-            # offline + consent: Google returns a refresh token on every login.
-            authorize_params=(("access_type", "offline"), ("prompt", "consent")),
-        )),
+        oauth=_GOOGLE_OAUTH),
+    # Google AI Studio's native generateContent API: thought signatures, cached-content usage.
+    "gemini": ProviderType(
+        wire_formats=("gemini",), adapter="gemini", endpoints=(CHAT, EMBEDDINGS, MODEL_LIST),
+        default_base_url="https://generativelanguage.googleapis.com/v1beta",
+        oauth=_GOOGLE_OAUTH),
     # Any OpenAI-compatible server at the configured base_url.
     "custom": ProviderType(wire_formats=("openai",), adapter="openai",
                            endpoints=(CHAT, EMBEDDINGS, TRANSCRIPTIONS, MODEL_LIST)),

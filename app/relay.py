@@ -8,13 +8,14 @@ they give in the client's format. All are I/O-free: the service feeds them.
 import orjson
 
 from app.errors import CortexError, UpstreamError
-from app.translate import AnthropicUsageCounter, Usage, stream_translation, usage_from_openai
+from app.translate import AnthropicUsageCounter, Usage, stream_translation, usage_from_gemini, usage_from_openai
 from app.translate.openai_responses.response import usage_from_responses
 
 DONE = b"[DONE]"
 # Anthropic events the pass-through forwards as they are, recognised without parsing.
 UNREAD_ANTHROPIC_EVENTS = tuple(b"event: %s\n" % name for name in (b"content_block_delta", b"content_block_start",
                                                                    b"content_block_stop", b"ping"))
+
 # Responses events that carry the response object (its model name, at the end its usage) or an error:
 # the pass-through parses these and forwards every other named event as it is.
 READ_RESPONSES_EVENTS = tuple(b"event: %s" % name for name in (
@@ -57,6 +58,10 @@ def anthropic_error_event(error: CortexError) -> bytes:
     return anthropic_event("error", error.anthropic_body())
 
 
+def gemini_error_event(error: CortexError) -> bytes:
+    return openai_event(error.gemini_body())  # Gemini frames its chunks as OpenAI does: `data:` lines
+
+
 def _truncated() -> UpstreamError:
     return UpstreamError("The provider's stream ended before the response was complete", retryable=False,
                          code="upstream_stream_truncated")
@@ -66,8 +71,8 @@ def _upstream_error_event(message: str) -> UpstreamError:
     return UpstreamError(f"Provider error during the stream: {message}", code="upstream_stream_error")
 
 
-def _openai_chunk(data: bytes) -> dict:
-    """One upstream chunk; an `{"error": …}` chunk (how OpenAI reports mid-stream failures) raises."""
+def _error_raised(data: bytes) -> dict:
+    """One upstream chunk; an `{"error": …}` chunk (how OpenAI and Gemini report mid-stream failures) raises."""
     chunk = orjson.loads(data)
     if "error" in chunk:
         error = chunk["error"]
@@ -84,6 +89,13 @@ def _openai_finish_reason(chunk: dict) -> str | None:
 
 def _anthropic_stop_reason(event: dict) -> str | None:
     return (event.get("delta") or {}).get("stop_reason") if event.get("type") == "message_delta" else None
+
+
+def _gemini_finish_reason(chunk: dict) -> str | None:
+    for candidate in chunk.get("candidates") or ():
+        if candidate.get("finishReason"):
+            return candidate["finishReason"]
+    return None
 
 
 def _responses_status(event: dict) -> str | None:
@@ -132,7 +144,7 @@ class OpenAIEvents:
         if data == DONE:
             self.complete = True
             return None
-        chunk = _openai_chunk(data)
+        chunk = _error_raised(data)
         self._finished = self._finished or _openai_finish_reason(chunk) is not None
         return chunk
 
@@ -159,6 +171,29 @@ class AnthropicEvents:
         if kind == "message_stop":
             self.complete = True
         return event
+
+    def require_complete(self):
+        if not self.complete:
+            raise _truncated()
+
+
+class GeminiEvents:
+    """Reads a Gemini-type provider's stream (`alt=sse`): complete once a chunk gives a finishReason
+    (or the prompt was blocked); `{"error": …}` chunks raise."""
+
+    def __init__(self):
+        self.complete = False
+
+    def read(self, raw: bytes) -> dict | None:
+        _, data = parse_event(raw)
+        if not data:
+            return None
+        chunk = _error_raised(data)
+        candidates = chunk.get("candidates") or ()
+        if any(candidate.get("finishReason") for candidate in candidates) \
+                or (not candidates and (chunk.get("promptFeedback") or {}).get("blockReason")):
+            self.complete = True
+        return chunk
 
     def require_complete(self):
         if not self.complete:
@@ -270,6 +305,30 @@ class AnthropicPassthrough(Relay):
         return b""
 
 
+class GeminiPassthrough(Relay):
+    """Gemini client, Gemini-type provider: chunks forwarded as they come, usage read from each
+    (Gemini repeats the cumulative usageMetadata on every chunk)."""
+
+    client_format = "gemini"
+
+    def __init__(self, requested_model, include_usage):
+        super().__init__(requested_model, include_usage)
+        self._events = GeminiEvents()
+
+    def feed(self, raw):
+        chunk = self._events.read(raw)
+        if chunk is None:
+            return b""
+        if chunk.get("usageMetadata"):
+            self.usage = usage_from_gemini(chunk["usageMetadata"])
+        self.finish_reason = _gemini_finish_reason(chunk) or self.finish_reason
+        return raw + b"\n\n"
+
+    def finish(self):
+        self._events.require_complete()
+        return b""
+
+
 class ResponsesPassthrough(Relay):
     """Responses client, Responses provider: events forwarded as they come, but those that carry
     the response object, which get the client's model name (and give the usage)."""
@@ -351,12 +410,16 @@ def responses_error_event(error: CortexError, sequence_number: int = 0) -> bytes
                                      "param": body["param"], "sequence_number": sequence_number})
 
 
-EVENT_READERS = {"openai": OpenAIEvents, "anthropic": AnthropicEvents, "responses": ResponsesEvents}
-FRAMES = {"openai": openai_event, "anthropic": _named_frame, "responses": _named_frame}
-STREAM_ENDS = {"openai": b"data: [DONE]\n\n", "anthropic": b"", "responses": b""}
-ERROR_EVENTS = {"openai": openai_error_event, "anthropic": anthropic_error_event, "responses": responses_error_event}
-FINISH_REASONS = {"openai": _openai_finish_reason, "anthropic": _anthropic_stop_reason, "responses": _responses_status}
-PASSTHROUGH_RELAYS = {"openai": OpenAIPassthrough, "anthropic": AnthropicPassthrough, "responses": ResponsesPassthrough}
+EVENT_READERS = {"openai": OpenAIEvents, "anthropic": AnthropicEvents, "gemini": GeminiEvents,
+                 "responses": ResponsesEvents}
+FRAMES = {"openai": openai_event, "anthropic": _named_frame, "gemini": openai_event, "responses": _named_frame}
+STREAM_ENDS = {"openai": b"data: [DONE]\n\n", "anthropic": b"", "gemini": b"", "responses": b""}
+ERROR_EVENTS = {"openai": openai_error_event, "anthropic": anthropic_error_event, "gemini": gemini_error_event,
+                "responses": responses_error_event}
+FINISH_REASONS = {"openai": _openai_finish_reason, "anthropic": _anthropic_stop_reason, "gemini": _gemini_finish_reason,
+                  "responses": _responses_status}
+PASSTHROUGH_RELAYS = {"openai": OpenAIPassthrough, "anthropic": AnthropicPassthrough, "gemini": GeminiPassthrough,
+                      "responses": ResponsesPassthrough}
 
 
 def open_relay(client_format: str, upstream_format: str, requested_model: str, include_usage: bool,

@@ -11,7 +11,10 @@ from app.errors import InvalidRequest, UpstreamError
 from app.providers import UpstreamCall
 from app.translate import FORMATS, Usage, inject_anthropic_cache_control, target_for, translate_request, translate_response
 
-CHAT_PATHS = {"openai": "/chat/completions", "anthropic": "/messages", "responses": "/responses"}
+CHAT_PATHS = {"openai": "/chat/completions", "anthropic": "/messages", "responses": "/responses",
+              "gemini": ":generateContent"}  # a method of the model, whose URL the adapter builds
+# Request fields a format carries in its URL: the client's surface put them in the body.
+URL_FIELDS = {"gemini": ("model", "stream")}
 # What the translators raise when a field the schemas leave open has an unexpected type.
 SHAPE_ERRORS = (LookupError, TypeError, AttributeError, ValueError)
 
@@ -66,6 +69,8 @@ def upstream_chat_body(client_format: str, provider_format: str, body: dict, mod
     if client_format == provider_format:
         shaped, dropped = dict(body), []
         shaped["model"] = model
+        for key in URL_FIELDS.get(provider_format, ()):
+            shaped.pop(key, None)
     else:
         shaped, dropped = translate_request(body, client_format, provider_format, target_for(provider_format, model))
     if provider_format == "openai" and shaped.get("stream"):
@@ -83,6 +88,41 @@ def chat_call(client_format: str, provider_format: str, body: dict, model: str, 
     call = UpstreamCall(path=CHAT_PATHS[provider_format], body=shaped, model=model, stream=bool(body.get("stream")),
                         headers=client_headers)
     return call, dropped
+
+
+# What a token count reads of a hub request (Anthropic's count_tokens takes nothing else).
+COUNTED_FIELDS = ("model", "messages", "system", "tools", "tool_choice", "thinking")
+
+
+@_shape_errors_become(_unreadable_request)
+def count_tokens_request(client_format: str, body: dict) -> dict:
+    """A client's request to count as the hub (Anthropic count_tokens) body InferenceService.count_tokens takes."""
+    hub = FORMATS[client_format].request_to_hub(body, [])
+    return {key: hub[key] for key in COUNTED_FIELDS if hub.get(key) is not None}
+
+
+def _anthropic_count(hub: dict, model: str, client_headers: dict) -> tuple:
+    call = UpstreamCall(path="/messages/count_tokens", body={**hub, "model": model}, model=model,
+                        headers=client_headers)
+    return call, lambda reply: reply["input_tokens"]
+
+
+def _gemini_count(hub: dict, model: str, client_headers: dict) -> tuple:
+    shaped, _ = translate_request(hub, "anthropic", "gemini", target_for("gemini", model))
+    call = UpstreamCall(path=":countTokens", body={"generateContentRequest": {"model": f"models/{model}", **shaped}},
+                        model=model)
+    return call, lambda reply: reply["totalTokens"]
+
+
+# Provider formats with a token-counting endpoint: (hub request, model, client headers) ->
+# (the upstream call, how to read the count from its reply).
+TOKEN_COUNTERS = {"anthropic": _anthropic_count, "gemini": _gemini_count}
+
+
+def count_tokens_call(provider_format: str, hub: dict, model: str, client_headers: dict) -> tuple | None:
+    """How to count a hub request's tokens upstream; None when the provider's format cannot."""
+    counter = TOKEN_COUNTERS.get(provider_format)
+    return counter(hub, model, client_headers) if counter else None
 
 
 @_shape_errors_become(_unreadable_reply)

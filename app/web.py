@@ -21,7 +21,13 @@ from app.process import current_pid
 log = logging.getLogger("cortex.access")
 error_log = logging.getLogger("cortex.errors")
 
-SURFACE_PREFIXES = (("/v1/", "openai"), ("/anthropic/", "anthropic"))
+SURFACE_PREFIXES = (("/v1/", "openai"), ("/anthropic/", "anthropic"), ("/gemini/", "gemini"))
+# The error envelope of each surface (DESIGN.md, client formats); elsewhere CortexError.plain_body.
+ENVELOPES = {"openai": CortexError.openai_body, "anthropic": CortexError.anthropic_body,
+             "gemini": CortexError.gemini_body}
+# Surfaces whose clients may send their key as `?key=` (Google's API keys); it never reaches a log line,
+# which shows the path only.
+QUERY_KEY_SURFACES = ("/gemini/",)
 STORE_UNAVAILABLE = (peewee.OperationalError, peewee.InterfaceError)  # unreachable, locked, closed
 # orjson encodes at most ~254 levels. Cortex re-encodes every body it forwards, some nested a few
 # levels deeper (translation, the cache key): a body must encode with this many levels to spare.
@@ -136,6 +142,8 @@ def authenticate():
     if permission is None:
         return
     key = presented_key(current.headers)
+    if key is None and current.path.startswith(QUERY_KEY_SURFACES):
+        key = current.args.get("key")
     if key is None and permission != "inference" and sessions.COOKIE_NAME in current.cookies:
         principal = sessions.signed_in(app_wide.keys, current.method,
                                        current.headers.get(sessions.CSRF_HEADER))  # the dashboard's calls
@@ -253,6 +261,6 @@ def handle_error(exc: Exception):
     if call is not None:
         call.error = error
     surface = surface_of(request.path)
-    body = (error.anthropic_body() if surface == "anthropic" else
-            error.openai_body() if surface == "openai" else error.plain_body())
-    return json_response(body, error.status, error.headers)
+    body = ENVELOPES.get(surface, CortexError.plain_body)(error)
+    status = error.anthropic_status if surface == "anthropic" and error.anthropic_status else error.status
+    return json_response(body, status, error.headers)

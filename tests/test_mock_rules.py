@@ -307,6 +307,10 @@ REJECTED_CHATS = {
     "tool call left unanswered": (
         chat_body([user(), {"role": "assistant", "content": None, "tool_calls": [CALL]}, user()]),
         "messages.[2].role", "did not have response messages: call_1"),
+    "tool call id over 40 characters": (
+        chat_body([user(), {"role": "assistant", "content": None, "tool_calls": [{**CALL, "id": "c" * 41}]},
+                   {"role": "tool", "tool_call_id": "c" * 41, "content": "x"}]),
+        "messages[1].tool_calls[0].id", "maximum length 40"),
     "assistant without content or calls": (chat_body([user(), {"role": "assistant", "content": None}, user()]),
                                            "messages[1].content", "expected a string, got null"),
     "Anthropic block in OpenAI content": (chat_body([turn("user", tool_result())]),
@@ -396,3 +400,73 @@ def test_agent_calls_its_tool_then_answers_with_the_result(mock, claude):
     assert plain.content[0].text == "echo: weather?"
     with pytest.raises(anthropic.BadRequestError):
         claude.messages.create(model=CURRENT_CLAUDE, max_tokens=64, messages=[])
+
+
+# --- Gemini generateContent ---------------------------------------------------------------------
+
+GEMINI_PATH = "/v1beta/models/gemini-3-pro-preview:generateContent"
+GEMINI_HEADERS = {"x-goog-api-key": "gemini-test"}
+GEMINI_USER = {"role": "user", "parts": [{"text": "weather in Paris?"}]}
+GEMINI_TOOLS = [{"functionDeclarations": [{"name": "get_weather", "parametersJsonSchema": WEATHER_TOOL["input_schema"]}]}]
+
+
+def post_gemini(mock, body: dict, headers: dict | None = None) -> requests.Response:
+    return requests.post(mock.url + GEMINI_PATH, json=body, headers=headers or GEMINI_HEADERS, timeout=10)
+
+
+def gemini_call_turn(mock) -> dict:
+    return post_gemini(mock, {"contents": [GEMINI_USER], "tools": GEMINI_TOOLS}).json()["candidates"][0]["content"]
+
+
+def gemini_result() -> dict:
+    return {"role": "user", "parts": [{"functionResponse": {"name": "get_weather", "response": {"output": "sunny"}}}]}
+
+
+@pytest.mark.parametrize("body", [
+    {"contents": [GEMINI_USER]},
+    {"contents": [GEMINI_USER], "systemInstruction": {"parts": [{"text": "be brief"}]},
+     "generationConfig": {"temperature": 0.3, "maxOutputTokens": 100, "thinkingConfig": {"thinkingBudget": 1024}},
+     "safetySettings": [{"category": "HARM_CATEGORY_HATE_SPEECH", "threshold": "BLOCK_NONE"}]},
+    {"contents": [GEMINI_USER], "generationConfig": {"responseMimeType": "application/json",
+                                                     "responseJsonSchema": FORECAST_SCHEMA}},
+], ids=["minimal", "options", "structured"])
+def test_generate_content_accepts_the_current_api(mock, body):
+    reply = post_gemini(mock, body)
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["candidates"][0]["finishReason"] == "STOP"
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"contents": []}, "contents is not specified"),
+    ({"contents": [GEMINI_USER], "model": "x"}, 'Unknown name "model"'),
+    ({"contents": [{"role": "user", "parts": [{"txt": "hi"}]}]}, 'Unknown name "txt"'),
+    ({"contents": [{"role": "assistant", "parts": [{"text": "hi"}]}]}, "valid role"),
+    ({"contents": [{"role": "user", "parts": [{}]}]}, "required oneof field 'data'"),
+    ({"contents": [GEMINI_USER], "generationConfig": {"thinkingConfig": {"thinkingBudget": 1, "thinkingLevel": "LOW"}}},
+     "only one of thinking budget and thinking level"),
+    ({"contents": [GEMINI_USER], "generationConfig": {"responseJsonSchema": {"type": "object"}}},
+     "response_mime_type"),
+    ({"contents": [GEMINI_USER, gemini_result()]}, "number of function response parts"),
+], ids=["no contents", "unknown field", "unknown part field", "role", "empty part", "budget and level",
+        "schema without json", "unpaired response"])
+def test_generate_content_rejects_what_the_api_rejects(mock, body, message):
+    reply = post_gemini(mock, body)
+    assert reply.status_code == 400
+    error = reply.json()["error"]
+    assert error["status"] == "INVALID_ARGUMENT" and message in error["message"]
+
+
+def test_gemini_thought_signatures_must_come_back(mock):
+    call_turn = gemini_call_turn(mock)
+    signed = {"contents": [GEMINI_USER, call_turn, gemini_result()], "tools": GEMINI_TOOLS}
+    assert post_gemini(mock, signed).json()["candidates"][0]["content"]["parts"] == [{"text": "echo: sunny"}]
+    unsigned = {**call_turn, "parts": [{"functionCall": call_turn["parts"][0]["functionCall"]}]}
+    reply = post_gemini(mock, {"contents": [GEMINI_USER, unsigned, gemini_result()], "tools": GEMINI_TOOLS})
+    assert reply.status_code == 400 and "missing a thought_signature" in reply.json()["error"]["message"]
+    skipped = {**call_turn, "parts": [{**unsigned["parts"][0], "thoughtSignature": "skip_thought_signature_validator"}]}
+    assert post_gemini(mock, {"contents": [GEMINI_USER, skipped, gemini_result()], "tools": GEMINI_TOOLS}).ok
+
+
+def test_gemini_needs_a_key(mock):
+    reply = post_gemini(mock, {"contents": [GEMINI_USER]}, headers={"content-type": "application/json"})
+    assert reply.status_code == 403 and reply.json()["error"]["status"] == "PERMISSION_DENIED"

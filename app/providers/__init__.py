@@ -2,10 +2,11 @@
 from app.provider_types import PROVIDER_TYPES
 from app.providers.anthropic import AnthropicAdapter
 from app.providers.base import ProviderAdapter, SSEStream, UpstreamCall, UpstreamReply
+from app.providers.gemini import GeminiAdapter
 from app.providers.openai import AzureAdapter, OpenAIAdapter
 
 # The adapter names that entries of app.provider_types.PROVIDER_TYPES refer to.
-ADAPTERS = {"openai": OpenAIAdapter, "anthropic": AnthropicAdapter, "azure": AzureAdapter}
+ADAPTERS = {"openai": OpenAIAdapter, "anthropic": AnthropicAdapter, "azure": AzureAdapter, "gemini": GeminiAdapter}
 
 
 def build_adapters(config, tokens=None) -> dict[str, ProviderAdapter]:

@@ -4,7 +4,8 @@ No I/O, no Flask, no logging: every function takes and returns plain JSON-shaped
 and the stream translators are state machines fed one parsed event at a time.
 
 Layout (the growth axes): ``hub`` says what the internal form is and why; one subpackage
-per format (``openai_chat``, ``anthropic``, ``openai_responses``) with one module per direction of each kind
+per format (``openai_chat``, ``anthropic``, ``gemini``, ``openai_responses``) with one module per
+direction of each kind
 (``request``, ``response``, ``stream``); ``formats`` registers them. Shared vocabularies:
 ``mappings`` (stop reasons, reasoning effort, ids, error types: one table each), ``usage``,
 ``content`` (content parts/blocks, tool calls), ``capabilities`` (what a target model
@@ -16,7 +17,7 @@ from .cache_control import inject_anthropic_cache_control
 from .capabilities import Target, target_for
 from .formats import FORMATS, stream_translation, translate_request, translate_response
 from .token_estimate import estimate_input_tokens
-from .usage import AnthropicUsageCounter, Usage, usage_from_anthropic, usage_from_openai
+from .usage import AnthropicUsageCounter, Usage, usage_from_anthropic, usage_from_gemini, usage_from_openai
 
 __all__ = [
     "FORMATS",
@@ -30,5 +31,6 @@ __all__ = [
     "translate_request",
     "translate_response",
     "usage_from_anthropic",
+    "usage_from_gemini",
     "usage_from_openai",
 ]

@@ -18,7 +18,7 @@ def text_block(text: str) -> dict:
     return {"type": "text", "text": text}
 
 
-def _placeholder_block(kind: str) -> dict:
+def placeholder_block(kind: str) -> dict:
     return text_block(f"[{kind} omitted: not supported by the upstream API]")
 
 
@@ -61,7 +61,7 @@ def _anthropic_image(part: dict) -> dict:
         return {"type": "image", "source": {"type": "url", "url": url}}
     inline = parse_data_url(url)
     if inline is None:
-        return _placeholder_block("image")
+        return placeholder_block("image")
     media_type, data = inline
     return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
 
@@ -70,7 +70,7 @@ def _anthropic_document(part: dict) -> dict:
     file = part.get("file") or {}
     inline = parse_data_url(file.get("file_data") or "")
     if inline is None or inline[0] != "application/pdf":
-        return _placeholder_block("file")
+        return placeholder_block("file")
     media_type, data = inline
     document = {"type": "document", "source": {"type": "base64", "media_type": media_type, "data": data}}
     if file.get("filename"):
@@ -88,7 +88,7 @@ def _anthropic_block(part: dict) -> dict | None:
         return _anthropic_image(part)
     if kind == "file":
         return _anthropic_document(part)
-    return _placeholder_block(kind or "content part")
+    return placeholder_block(kind or "content part")
 
 
 def _keeping_cache_control(block: dict | None, part: dict) -> dict | None:
@@ -121,7 +121,7 @@ def _openai_image(source: dict) -> dict:
         return {"type": "image_url", "image_url": {"url": source["url"]}}
     if source.get("type") == "base64":
         return {"type": "image_url", "image_url": {"url": data_url(source["media_type"], source["data"])}}
-    return _placeholder_block(f"image ({source.get('type')} source)")
+    return placeholder_block(f"image ({source.get('type')} source)")
 
 
 def _openai_document(block: dict) -> dict:
@@ -132,7 +132,7 @@ def _openai_document(block: dict) -> dict:
         return {"type": "file", "file": file}
     if source.get("type") == "text":
         return text_block(source.get("data", ""))
-    return _placeholder_block(f"document ({source.get('type')} source)")
+    return placeholder_block(f"document ({source.get('type')} source)")
 
 
 def openai_part_from_anthropic_block(block: dict) -> dict:
@@ -143,7 +143,7 @@ def openai_part_from_anthropic_block(block: dict) -> dict:
         return _openai_image(block.get("source") or {})
     if kind == "document":
         return _openai_document(block)
-    return _placeholder_block(kind or "content block")
+    return placeholder_block(kind or "content block")
 
 
 def openai_content_from_anthropic_blocks(blocks: list[dict]) -> str | list[dict]:

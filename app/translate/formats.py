@@ -1,11 +1,12 @@
 """The formats Cortex translates between, and the three entry points through the hub."""
-from . import anthropic, openai_chat, openai_responses
+from . import anthropic, gemini, openai_chat, openai_responses
 from .capabilities import Target
 from .hub import Format, StreamTranslation
 
 FORMATS: dict[str, Format] = {
     "openai": openai_chat.FORMAT,
     "anthropic": anthropic.FORMAT,
+    "gemini": gemini.FORMAT,
     "responses": openai_responses.FORMAT,
 }
 

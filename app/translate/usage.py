@@ -11,6 +11,10 @@ The two APIs count input tokens differently:
 ``Usage.input_tokens`` follows the OpenAI meaning (total input), so ``usage_from_anthropic``
 adds the three Anthropic counters up and ``usage_to_anthropic`` subtracts the cached ones
 again. Cost accounting can still tell the parts apart through the cache fields.
+
+* Gemini ``promptTokenCount`` counts all input (``cachedContentTokenCount`` is the cached
+  part, as with OpenAI; ``toolUsePromptTokenCount`` is input too), and the output is
+  ``candidatesTokenCount`` plus ``thoughtsTokenCount`` (thinking is billed as output).
 """
 
 from dataclasses import dataclass
@@ -51,6 +55,22 @@ def usage_from_anthropic(usage: dict | None) -> Usage:
         cache_read_tokens=cache_read,
         cache_creation_tokens=cache_creation,
     )
+
+
+def usage_from_gemini(usage: dict | None) -> Usage:
+    return Usage(
+        input_tokens=_count(usage, "promptTokenCount") + _count(usage, "toolUsePromptTokenCount"),
+        output_tokens=_count(usage, "candidatesTokenCount") + _count(usage, "thoughtsTokenCount"),
+        cache_read_tokens=_count(usage, "cachedContentTokenCount"),
+    )
+
+
+def usage_to_gemini(u: Usage) -> dict:
+    usage = {"promptTokenCount": u.input_tokens, "candidatesTokenCount": u.output_tokens,
+             "totalTokenCount": u.total_tokens}
+    if u.cache_read_tokens:
+        usage["cachedContentTokenCount"] = u.cache_read_tokens
+    return usage
 
 
 def usage_to_openai(u: Usage) -> dict:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.clients.gemini_setup import gemini_provider
 from tests.cortex_server import base_config
 
 CLIENTS = Path(__file__).resolve().parent
@@ -31,6 +32,7 @@ def clients_config(mock_url: str, db_path: Path) -> dict:
     providers = {provider["name"]: provider for provider in config["providers"]}
     providers["mockanthropic"]["models"] += [{"id": CLAUDE_MODEL}, {"id": BUDGETED_CLAUDE_MODEL}]
     providers["mockai"]["models"] += [{"id": OPENAI_REASONING_MODEL}, {"id": RESPONSES_MODEL, "api": "responses"}]
+    config["providers"].append(gemini_provider(mock_url))
     # Claude Code's turns carry a 30k-character system prompt and wait for tool runs: no 5 s cap.
     for provider in providers.values():
         provider["timeout_secs"] = 60

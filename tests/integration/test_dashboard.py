@@ -195,6 +195,7 @@ def test_keys_page_creates_and_revokes_a_key(signed_in, cortex):
     shot(browser, "keys")
     browser.evaluate("document.querySelector('tr[data-key=from-the-dashboard] button').click()")
     browser.wait_for("document.querySelector('tr[data-key=from-the-dashboard]') === null")
+    time.sleep(1.0)  # the contract: a revocation reaches every worker within a second (app/keys.py)
     revoked = requests.post(cortex.url + "/v1/chat/completions", headers={"Authorization": f"Bearer {secret}"},
                             json={"model": "gpt-4o", "messages": [{"role": "user", "content": "revoked"}]})
     assert revoked.status_code == 401

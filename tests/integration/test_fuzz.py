@@ -52,6 +52,10 @@ def assert_envelope(path: str, response) -> None:
     if path.startswith("/anthropic/"):
         assert body["type"] == "error" and isinstance(body["error"]["type"], str), body
         assert isinstance(body["error"]["message"], str), body
+    elif path.startswith("/gemini/"):
+        error = body["error"]
+        assert set(error) == {"code", "message", "status"} and error["code"] == response.status_code, body
+        assert isinstance(error["message"], str) and error["status"].isupper(), body
     else:
         error = body["error"]
         assert all(isinstance(error[field], str) for field in ("message", "type", "code")), body

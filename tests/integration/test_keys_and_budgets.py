@@ -178,7 +178,8 @@ def test_spend_is_exact_under_concurrent_requests_on_both_workers(server, mock):
     assert refused.json()["error"]["type"] == "insufficient_quota"
     assert refused.json()["error"]["code"] == "insufficient_quota"
     refused_anthropic = chat(server, created["key"], surface="anthropic")
-    assert refused_anthropic.status_code == 429 and refused_anthropic.json()["error"]["type"] == "rate_limit_error"
+    assert refused_anthropic.status_code == 400 and refused_anthropic.json()["error"]["type"] == "invalid_request_error"
+    assert "budget" in refused_anthropic.json()["error"]["message"]
     assert mock.calls("/v1/chat/completions") == calls
     assert spend(server, created["id"]) == spent
 

@@ -27,6 +27,7 @@ CLIENT = "cortex-test-client"
 AUTO_CLIENT = "auto-client"
 SHORT_LIVED_CLIENT = "short-lived-client"
 QWEN_CLIENT = "qwen-client"
+GEMINI_CLIENT = "gemini-client"
 FALLBACK_KEY = "sk-mock-fallback-key-0001"
 REFRESH_INTERVAL = 1
 CLAUDE = "claude:claude-3-5-sonnet-20241022"
@@ -62,6 +63,8 @@ def cortex(mock, auth, tmp_path_factory):
          "oauth": {"client_id": QWEN_CLIENT, "device_authorization_url": f"{auth.url}/device/code",
                    "token_url": f"{auth.url}/token"}},
         {"name": "plain", **openai_type, "api_keys": ["sk-plain-key-000001"]},
+        {"name": "google", "type": "gemini", "base_url": f"{mock.url}/v1beta", "auth_method": "oauth",
+         "oauth": code_flow(auth, GEMINI_CLIENT), "models": [{"id": "gemini-2.5-flash"}]},
     ]
     config = base_config(mock.url, workdir / "cortex.db", providers=providers,
                          token_refresh={"enabled": True, "refresh_threshold_secs": 60,
@@ -453,3 +456,13 @@ def test_a_wrong_encryption_key_is_reported_never_used(cortex, tmp_path):
     status = cli(cortex, "oauth", "status", "claude", config_path=wrong)
     output, _ = status.communicate(timeout=60)
     assert status.returncode == 1 and "cannot be decrypted" in output and "mock-at-" not in output
+
+
+def test_a_google_login_authenticates_the_native_gemini_api(cortex, auth, mock):
+    assert login(cortex, "google").status_code == 200
+    token = auth.tokens_for(GEMINI_CLIENT)[-1].access_token
+    reply = call(cortex, "POST", "/gemini/v1beta/models/gemini-2.5-flash:generateContent",
+                 json={"contents": [{"role": "user", "parts": [{"text": "hello"}]}]})
+    assert reply.status_code == 200, reply.text
+    sent = mock.requests_to("/v1beta/models/gemini-2.5-flash:generateContent")[-1]
+    assert sent.headers["authorization"] == f"Bearer {token}" and "x-goog-api-key" not in sent.headers

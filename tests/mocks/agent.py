@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from . import anthropic_wire, openai_wire, responses_wire
+from . import anthropic_wire, gemini_wire, openai_wire, responses_wire
 from .behaviours import Behaviour
 from .conversation import Turn, text_turn, tool_turn
 from .defaults import answer, invalid_request
@@ -40,7 +40,7 @@ class Agent(Behaviour):
 
     def turn_for(self, path: str, body: dict) -> Turn | None:
         """The scripted turn, or None (the mock's ordinary answer) when the tool is not offered."""
-        wire = WIRES.get(path.rsplit("/", 1)[-1], anthropic_wire)
+        wire = gemini_wire if path.startswith("/v1beta/") else WIRES.get(path.rsplit("/", 1)[-1], anthropic_wire)
         prompt_tokens = wire.prompt_tokens(body)
         if wire.answers_tool_result(body):
             return text_turn(self.reply.format(result=wire.last_tool_result_text(body)), prompt_tokens)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from http.client import responses as status_phrases
 from typing import TYPE_CHECKING
 
-from . import anthropic_wire, openai_wire
+from . import anthropic_wire, gemini_wire, openai_wire
 
 if TYPE_CHECKING:
     from .server import Exchange
@@ -119,7 +119,9 @@ class Fail(Behaviour):
 
     def respond(self, exchange: Exchange) -> None:
         message = self.message or f"mock upstream error: {self.status} {status_phrases.get(self.status, 'Error')}"
-        if exchange.request.flavour == "anthropic":
+        if exchange.request.flavour == "gemini":
+            body = gemini_wire.error_body(self.status, message)
+        elif exchange.request.flavour == "anthropic":
             body = anthropic_wire.error_body(self.status, message, self.error_type)
         else:
             body = openai_wire.error_body(self.status, message, self.error_type, self.param)

@@ -6,7 +6,8 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from . import anthropic_rules, anthropic_wire, openai_rules, openai_wire, responses_rules, responses_wire
+from . import (anthropic_rules, anthropic_wire, gemini_rules, gemini_wire, openai_rules, openai_wire, responses_rules,
+               responses_wire)
 from .behaviours import Behaviour, Fail, Reply, Stream
 
 if TYPE_CHECKING:
@@ -15,9 +16,14 @@ if TYPE_CHECKING:
 
 # Azure OpenAI puts the deployment in the path; these suffixes answer like their /v1 twins.
 _AZURE_PATH = re.compile(r"^/openai/deployments/[^/]+(/chat/completions|/embeddings|/audio/transcriptions)$")
+# Gemini puts the model in the path and the method after a colon; these answer as one route per method.
+_GEMINI_PATH = re.compile(r"^/v1beta/models/([^/:]+)(:\w+)$")
 
 
 def _model(request: RecordedRequest) -> str:
+    gemini = _GEMINI_PATH.match(request.path)
+    if gemini:
+        return gemini.group(1)
     return request.json.get("model") or request.deployment or "mock-model"
 
 
@@ -45,6 +51,9 @@ def invalid_request(request: RecordedRequest) -> Fail | None:
         rules = openai_rules if request.path.endswith("/chat/completions") else responses_rules
         found = rules.problem(request.json)
         return Fail(400, found[0], param=found[1]) if found else None
+    if request.flavour == "gemini":
+        found = gemini_rules.problem(request.json)
+        return Fail(400, found) if found else None
     beta = "anthropic-beta" in request.headers
     found = anthropic_rules.problem(request.json, beta)
     return Fail(400, found) if found else None
@@ -53,6 +62,10 @@ def invalid_request(request: RecordedRequest) -> Fail | None:
 def answer(request: RecordedRequest, mock: MockUpstream, turn: Turn | None = None) -> Behaviour:
     """The model's answer to a valid chat completion or message request, streamed if asked:
     ``turn`` if given, else what the mock decides from the conversation."""
+    if request.flavour == "gemini":
+        if request.path.endswith(":streamGenerateContent"):
+            return _stream(gemini_wire.stream_chunks(request.json, _model(request), turn), mock)
+        return _reply(gemini_wire.generate_content(request.json, _model(request), turn), mock)
     streamed, whole = _ANSWERS.get(request.path.rsplit("/", 1)[-1], _ANSWERS["messages"])
     if request.json.get("stream"):
         events = streamed(request.json, _model(request), turn)
@@ -88,8 +101,16 @@ def _count_tokens(request: RecordedRequest, mock: MockUpstream) -> Behaviour:
     return _reply(anthropic_wire.count_tokens(request.json), mock)
 
 
+def _gemini_count_tokens(request: RecordedRequest, mock: MockUpstream) -> Behaviour:
+    return _reply(gemini_wire.count_tokens(request.json), mock)
+
+
+def _gemini_embeddings(request: RecordedRequest, mock: MockUpstream) -> Behaviour:
+    return _reply(gemini_wire.batch_embed_contents(request.json), mock)
+
+
 def _list_models(request: RecordedRequest, mock: MockUpstream) -> Behaviour:
-    wire = anthropic_wire if request.flavour == "anthropic" else openai_wire
+    wire = {"anthropic": anthropic_wire, "gemini": gemini_wire}.get(request.flavour, openai_wire)
     return _reply(wire.models_list(mock.models), mock)
 
 
@@ -119,11 +140,23 @@ _ROUTES: dict[tuple[str, str], tuple[Route, bool]] = {
     ("GET", "/v1/models"): (_list_models, False),
     ("POST", "/v1/embeddings"): (_embeddings, True),
     ("POST", "/v1/audio/transcriptions"): (_transcriptions, False),
+    ("GET", "/v1beta/models"): (_list_models, False),
+    ("POST", ":generateContent"): (_generate, True),
+    ("POST", ":streamGenerateContent"): (_generate, True),
+    ("POST", ":countTokens"): (_gemini_count_tokens, True),
+    ("POST", ":batchEmbedContents"): (_gemini_embeddings, True),
 }
 
 
 def _credentials_problem(request: RecordedRequest) -> Behaviour | None:
     """The error the real API gives for missing credentials or version header, if any."""
+    if request.flavour == "gemini":
+        if "x-goog-api-key" not in request.headers and "authorization" not in request.headers:
+            return Fail(403, "Method doesn't allow unregistered callers (callers without established identity). "
+                             "Please use API Key or other form of API consumer identity to call this API.")
+        if request.path.endswith(":streamGenerateContent") and request.query.get("alt") != "sse":
+            return Fail(400, "the mock streams only with alt=sse (what Cortex asks for)")
+        return None
     if request.flavour == "anthropic":
         # The API takes x-api-key, or a Bearer token (which the current Python SDK sends).
         if "x-api-key" not in request.headers and "authorization" not in request.headers:
@@ -137,8 +170,8 @@ def _credentials_problem(request: RecordedRequest) -> Behaviour | None:
 
 
 def default_behaviour(request: RecordedRequest, mock: MockUpstream) -> Behaviour:
-    azure = _AZURE_PATH.match(request.path)
-    path = "/v1" + azure.group(1) if azure else request.path
+    azure, gemini = _AZURE_PATH.match(request.path), _GEMINI_PATH.match(request.path)
+    path = "/v1" + azure.group(1) if azure else gemini.group(2) if gemini else request.path
     route = _ROUTES.get((request.method, path))
     if route is None and _STORED_RESPONSE.match(path):
         route = (_stored_response, False)

@@ -86,6 +86,9 @@ def _tool_call_problem(call: object, where: str) -> Problem | None:
     return None
 
 
+MAX_TOOL_CALL_ID = 40
+
+
 def _tool_messages(body: dict) -> Problem | None:
     """Tool messages answer the tool_calls of the assistant message before them, every one of them."""
     pending: list[str] = []
@@ -101,6 +104,11 @@ def _tool_messages(body: dict) -> Problem | None:
                     f"'tool_call_id'. The following tool_call_ids did not have response messages: {', '.join(pending)}",
                     f"messages.[{index}].role")
         pending = [call["id"] for call in message.get("tool_calls") or []] if message["role"] == "assistant" else []
+        for number, call_id in enumerate(pending):
+            if len(call_id) > MAX_TOOL_CALL_ID:
+                return (f"Invalid 'messages[{index}].tool_calls[{number}].id': string too long. Expected a string with "
+                        f"maximum length {MAX_TOOL_CALL_ID}, but got a string with length {len(call_id)} instead.",
+                        f"messages[{index}].tool_calls[{number}].id")
     return None
 
 

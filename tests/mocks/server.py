@@ -65,10 +65,13 @@ class RecordedRequest:
 
     @property
     def flavour(self) -> str:
-        """Whose API the request speaks, "openai" or "anthropic": decides the error envelope.
+        """Whose API the request speaks, "openai", "anthropic" or "gemini": decides the error envelope.
 
-        Anthropic clients send anthropic-version (and often x-api-key); OpenAI clients send neither.
+        Anthropic clients send anthropic-version (and often x-api-key); OpenAI clients send neither;
+        Gemini's paths are under /v1beta.
         """
+        if self.path.startswith("/v1beta/"):
+            return "gemini"
         if self.path.startswith("/v1/messages") or "anthropic-version" in self.headers or "x-api-key" in self.headers:
             return "anthropic"
         return "openai"
@@ -76,7 +79,7 @@ class RecordedRequest:
     @property
     def api_key(self) -> str | None:
         """The credential sent, whichever header carried it (Bearer prefix removed)."""
-        for header in ("x-api-key", "api-key"):
+        for header in ("x-api-key", "api-key", "x-goog-api-key"):
             if header in self.headers:
                 return self.headers[header]
         authorization = self.headers.get("authorization")

@@ -13,6 +13,7 @@ from app.oauth.flows import FLOW_CLASSES, CodeFlow, OpenRouterFlow, build_flow, 
 from app.provider_types import EMBEDDINGS, MODEL_LIST, PROVIDER_TYPES, TRANSCRIPTIONS
 from app.providers import ADAPTERS, build_adapters
 from app.providers.anthropic import AnthropicAdapter
+from app.providers.gemini import GeminiAdapter
 from app.providers.openai import AzureAdapter, OpenAIAdapter
 from app.routing import Route, require_endpoint
 
@@ -33,6 +34,8 @@ EXPECTED = {
              CodeFlow),
     "google": ("https://generativelanguage.googleapis.com/v1beta/openai", OpenAIAdapter, "openai", False, False,
                True, CodeFlow),
+    "gemini": ("https://generativelanguage.googleapis.com/v1beta", GeminiAdapter, "gemini", True, False, True,
+               CodeFlow),
     "custom": ("", OpenAIAdapter, "openai", True, True, True, CodeFlow),
 }
 GIVEN_URL = "https://llm.example.net/v1"

@@ -134,3 +134,43 @@ def test_anthropic_passthrough_rewrites_model_and_sums_usage():
     assert orjson.loads(out[0])["message"]["model"] == "claude-alias"
     assert out[1] == '{"type": "ping"}', "events Cortex does not read pass byte for byte"
     assert (relay.usage.input_tokens, relay.usage.cache_read_tokens, relay.usage.output_tokens) == (14, 4, 6)
+
+
+# --- Gemini ---------------------------------------------------------------------------------------
+
+def gemini_chunk(text: str, finish: str | None = None, usage: dict | None = None) -> dict:
+    candidate = {"content": {"role": "model", "parts": [{"text": text}]}, "index": 0}
+    if finish:
+        candidate["finishReason"] = finish
+    return {"candidates": [candidate], **({"usageMetadata": usage} if usage else {})}
+
+
+GEMINI_USAGE = {"promptTokenCount": 9, "cachedContentTokenCount": 4, "candidatesTokenCount": 2,
+                "thoughtsTokenCount": 3}
+GEMINI_STREAM = [data(gemini_chunk("Hel")), data(gemini_chunk("lo", "STOP", GEMINI_USAGE))]
+
+
+def test_gemini_pass_through_forwards_events_and_reads_usage():
+    relay = open_relay("gemini", "gemini", "gemini-x", include_usage=False)
+    out = b"".join(relay.feed(raw) for raw in GEMINI_STREAM) + relay.finish()
+    assert out == b"".join(raw + b"\n\n" for raw in GEMINI_STREAM)
+    assert (relay.usage.input_tokens, relay.usage.output_tokens, relay.usage.cache_read_tokens) == (9, 5, 4)
+
+
+@pytest.mark.parametrize("client", ["gemini", "openai", "anthropic"])
+def test_a_gemini_stream_without_a_finish_reason_was_cut_short(client):
+    relay = open_relay(client, "gemini", "m", include_usage=True)
+    relay.feed(GEMINI_STREAM[0])
+    with pytest.raises(UpstreamError) as raised:
+        relay.finish()
+    assert raised.value.code == "upstream_stream_truncated"
+
+
+def test_a_gemini_error_chunk_raises_and_becomes_the_clients_error_event():
+    relay = open_relay("openai", "gemini", "m", include_usage=True)
+    with pytest.raises(UpstreamError) as raised:
+        relay.feed(data({"error": {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}}))
+    assert "overloaded" in raised.value.message
+    gemini_client = open_relay("gemini", "openai", "m", include_usage=False)
+    event = json.loads(gemini_client.error_event(raised.value)[6:])
+    assert event == {"error": {"code": 502, "message": raised.value.message, "status": "UNAVAILABLE"}}

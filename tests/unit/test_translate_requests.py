@@ -600,3 +600,17 @@ def test_anthropic_round_trip_keeps_semantics():
         "metadata": {"user_id": "u-1"},
     }
     assert openai_request_to_anthropic(anthropic_request_to_openai(anthropic_body)) == anthropic_body
+
+
+@pytest.mark.parametrize(("tool_id", "fits"), [("toolu_01ABCdef", True), ("x" * 40, True), ("x" * 41, False),
+                                               ("call_9__thought__" + "A" * 300, False)])
+def test_tool_ids_fit_openai_and_stay_paired(tool_id, fits):
+    """A Gemini call id carrying its thought signature is hundreds of characters; OpenAI takes 40."""
+    body = {"model": "m", "max_tokens": 10, "messages": [
+        user("weather?"),
+        {"role": "assistant", "content": [{"type": "tool_use", "id": tool_id, "name": "w", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_id, "content": "18C"}]}]}
+    call, answer = anthropic_request_to_openai(body)["messages"][1:]
+    sent = call["tool_calls"][0]["id"]
+    assert sent == answer["tool_call_id"] and len(sent) <= 40
+    assert (sent == tool_id) is fits

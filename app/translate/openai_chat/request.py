@@ -36,6 +36,7 @@ Hub -> Chat Completions
     * Dropped and named: ``top_k``, ``cache_control`` (top-level or on any block), server
       tools, and every other field the Chat Completions API has no counterpart for.
 """
+import hashlib
 
 from ..capabilities import Target
 from ..content import (
@@ -66,6 +67,7 @@ _OPENAI_TO_HUB_TOOL_CHOICE = {"auto": "auto", "none": "none", "required": "any"}
 _HUB_TO_OPENAI_TOOL_CHOICE = {value: key for key, value in _OPENAI_TO_HUB_TOOL_CHOICE.items()}
 CUSTOM_TOOL_INPUT = "input"  # the one property of a custom (free-form text) tool's input
 MAX_USER_LENGTH = 64  # OpenAI answers 400 to a longer `user` (OpenRouter: 128)
+MAX_TOOL_CALL_ID = 40  # OpenAI answers 400 to a longer tool call id
 
 
 def _empty_input_schema() -> dict:
@@ -241,6 +243,15 @@ def request_to_hub(body: dict, dropped: list) -> dict:
 
 # --- hub -> Chat Completions -----------------------------------------------------------
 
+def fitted_tool_id(tool_id: str | None) -> str | None:
+    """A tool call id OpenAI accepts (at most 40 characters): a longer one, such as a Gemini call
+    id carrying its thought signature, is replaced by a digest of it, the same in the assistant's
+    call and in the tool's answer."""
+    if tool_id is None or len(tool_id) <= MAX_TOOL_CALL_ID:
+        return tool_id
+    return "call_" + hashlib.blake2b(tool_id.encode(), digest_size=16).hexdigest()
+
+
 def _blocks_of(content: str | list | None) -> list[dict]:
     if isinstance(content, str):
         return [text_block(content)]
@@ -253,7 +264,7 @@ def _tool_message(block: dict) -> tuple[dict, list[dict]]:
     text = joined_text(content, separator="\n")
     if block.get("is_error"):
         text = f"Error: {text}"
-    message = {"role": "tool", "tool_call_id": block.get("tool_use_id"), "content": text}
+    message = {"role": "tool", "tool_call_id": fitted_tool_id(block.get("tool_use_id")), "content": text}
     return message, [item for item in content if item.get("type") != "text"]
 
 
@@ -282,7 +293,10 @@ def _chat_messages(hub: dict, dropped: list) -> list[dict]:
         if role == "assistant":
             if any(block.get("type") in ("thinking", "redacted_thinking") for block in blocks):
                 dropped.append("messages[].thinking")
-            messages.append(openai_assistant_message(blocks))
+            assistant = openai_assistant_message(blocks)
+            for call in assistant.get("tool_calls") or ():
+                call["id"] = fitted_tool_id(call["id"])
+            messages.append(assistant)
         elif role == "system":
             messages.append({"role": "system", "content": joined_text(blocks, separator="\n\n")})
         elif role == "user":
