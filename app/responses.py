@@ -20,6 +20,7 @@ and the provider (same write), so that `GET`/`DELETE /v1/responses/{id}` and `in
 asked of that provider, for the key that created it only.
 """
 import logging
+import re
 import time
 import uuid
 from functools import partial
@@ -40,6 +41,7 @@ from app.usage import STORE_ERRORS, off_hub
 log = logging.getLogger("cortex.responses")
 
 PURGE_INTERVAL_SECS = 600.0
+RESPONSE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")  # what the stored_responses key column holds
 SECONDS_PER_DAY = 86400
 _ITEM_ID_PREFIXES = {"message": "msg", "function_call": "fc", "function_call_output": "fco",
                      "custom_tool_call": "ctc", "custom_tool_call_output": "ctco", "reasoning": "rs"}
@@ -75,7 +77,10 @@ class ResponseStore:
         return off_hub(run)
 
     def lookup(self, response_id: str) -> StoredResponse | None:
-        """The unexpired row of `response_id`, whoever's it is."""
+        """The unexpired row of `response_id`, whoever's it is (none for what no id looks like:
+        PostgreSQL rejects a NUL in a query, and no provider's ids hold one)."""
+        if not isinstance(response_id, str) or not RESPONSE_ID.match(response_id):
+            return None
         return self._query(lambda: StoredResponse.get_or_none((StoredResponse.id == response_id)
                                                               & (StoredResponse.expires_at > time.time())))
 

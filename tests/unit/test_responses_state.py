@@ -93,3 +93,8 @@ def test_a_store_outage_does_not_fail_the_answer(store, caplog, monkeypatch):
     store.database.init(":memory:/no/such/dir/cortex.db")  # every statement now fails
     responses.put(Key("alice"), {"id": "resp_3", "output": []}, [], [])
     assert "could not store response resp_3" in caplog.text
+
+
+@pytest.mark.parametrize("response_id", ["resp_\x00", "x" * 101, "a/b", ""])
+def test_what_no_id_looks_like_is_not_looked_up(store, response_id):
+    assert ResponseStore(store, retention_days=1).lookup(response_id) is None
