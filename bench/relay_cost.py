@@ -105,6 +105,22 @@ def responses_stream(chunks: int) -> list[bytes]:
     return events
 
 
+def gemini_stream(chunks: int) -> list[bytes]:
+    """streamGenerateContent?alt=sse: one `data:` chunk per piece, the cumulative usage on each, the
+    finish reason on the last."""
+    def chunk(index, text, finish=None):
+        candidate = {"content": {"role": "model", "parts": [{"text": text}]}, "index": 0}
+        if finish:
+            candidate["finishReason"] = finish
+        return {"candidates": [candidate], "modelVersion": "gemini-2.5-flash", "responseId": "mockresp1",
+                "usageMetadata": {"promptTokenCount": 17, "candidatesTokenCount": index + 1,
+                                  "totalTokenCount": 18 + index}}
+    events = []
+    for index in range(chunks):
+        events.append(_data(chunk(index, f" word{index}", "STOP" if index == chunks - 1 else None)))
+    return events
+
+
 def per_event_us(pair: tuple, events: list[bytes], rounds: int) -> float:
     client, provider = pair
     best = float("inf")
@@ -125,7 +141,7 @@ def main(argv=None) -> None:
     parser.add_argument("--rounds", type=int, default=7, help="rounds; the best one is reported (default 7)")
     args = parser.parse_args(argv)
     streams = {"openai": openai_stream(args.chunks), "anthropic": anthropic_stream(args.chunks),
-               "responses": responses_stream(args.chunks)}
+               "responses": responses_stream(args.chunks), "gemini": gemini_stream(args.chunks)}
     print("| relay (client ← provider) | µs per event |\n|---|---|")
     for client, provider in itertools.product(FORMATS, FORMATS):
         us = per_event_us((client, provider), streams[provider], args.rounds)
