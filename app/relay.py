@@ -153,11 +153,19 @@ class OpenAIEvents:
             raise _truncated()
 
 
-class AnthropicEvents:
-    """Reads an Anthropic-type provider's stream: complete at `message_stop`; `error` events raise."""
+class StreamEvents:
+    """Reads one provider format's stream events; `complete` once the stream said it ended."""
 
     def __init__(self):
         self.complete = False
+
+    def require_complete(self):
+        if not self.complete:
+            raise _truncated()
+
+
+class AnthropicEvents(StreamEvents):
+    """Reads an Anthropic-type provider's stream: complete at `message_stop`; `error` events raise."""
 
     def read(self, raw: bytes) -> dict | None:
         name, data = parse_event(raw)
@@ -172,17 +180,10 @@ class AnthropicEvents:
             self.complete = True
         return event
 
-    def require_complete(self):
-        if not self.complete:
-            raise _truncated()
 
-
-class GeminiEvents:
+class GeminiEvents(StreamEvents):
     """Reads a Gemini-type provider's stream (`alt=sse`): complete once a chunk gives a finishReason
     (or the prompt was blocked); `{"error": …}` chunks raise."""
-
-    def __init__(self):
-        self.complete = False
 
     def read(self, raw: bytes) -> dict | None:
         _, data = parse_event(raw)
@@ -195,17 +196,10 @@ class GeminiEvents:
             self.complete = True
         return chunk
 
-    def require_complete(self):
-        if not self.complete:
-            raise _truncated()
 
-
-class ResponsesEvents:
+class ResponsesEvents(StreamEvents):
     """Reads a Responses stream: complete at `response.completed`/`.incomplete`; `error` and
     `response.failed` raise."""
-
-    def __init__(self):
-        self.complete = False
 
     def read(self, raw: bytes) -> dict | None:
         name, data = parse_event(raw)
@@ -221,10 +215,6 @@ class ResponsesEvents:
         if kind in RESPONSES_ENDS:
             self.complete = True
         return event
-
-    def require_complete(self):
-        if not self.complete:
-            raise _truncated()
 
 
 class OpenAIPassthrough(Relay):

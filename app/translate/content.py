@@ -123,6 +123,27 @@ def _openai_image(source: dict) -> dict:
         return {"type": "image_url", "image_url": {"url": data_url(source["media_type"], source["data"])}}
     return placeholder_block(f"image ({source.get('type')} source)")
 
+def system_and_turns(entries: list, turn_of, dropped: list) -> tuple[list[dict], list[dict]]:
+    """(leading system blocks, hub turns) from a format's messages or items: ``turn_of(entry,
+    dropped)`` gives each one's (role, blocks) or None; neighbours of one role merge into a turn."""
+    system_blocks: list[dict] = []
+    turns: list[dict] = []
+    for entry in entries:
+        turn = turn_of(entry, dropped)
+        if turn is None or not turn[1]:
+            continue
+        role, blocks = turn
+        if role == "system" and not turns:
+            system_blocks.extend(blocks)
+        elif turns and turns[-1]["role"] == role:
+            turns[-1]["content"].extend(blocks)
+        else:
+            turns.append({"role": role, "content": blocks})
+    for turn in turns:
+        turn["content"] = compact_anthropic_content(turn["content"])
+    return system_blocks, turns
+
+
 
 def _openai_document(block: dict) -> dict:
     source = block.get("source") or {}

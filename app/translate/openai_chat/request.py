@@ -46,6 +46,7 @@ from ..content import (
     joined_text,
     openai_assistant_message,
     openai_content_from_anthropic_blocks,
+    system_and_turns,
     text_block,
 )
 from ..hub import HUB_EXTENSIONS
@@ -142,24 +143,6 @@ def _hub_turn(message: dict, dropped: list) -> tuple[str, list[dict]] | None:
     return None
 
 
-def _system_and_turns(messages: list[dict], dropped: list) -> tuple[list[dict], list[dict]]:
-    system_blocks: list[dict] = []
-    turns: list[dict] = []
-    for message in messages:
-        turn = _hub_turn(message, dropped)
-        if turn is None or not turn[1]:
-            continue
-        role, blocks = turn
-        if role == "system" and not turns:
-            system_blocks.extend(blocks)
-        elif turns and turns[-1]["role"] == role:
-            turns[-1]["content"].extend(blocks)
-        else:
-            turns.append({"role": role, "content": blocks})
-    for turn in turns:
-        turn["content"] = compact_anthropic_content(turn["content"])
-    return system_blocks, turns
-
 
 def _hub_tools(tools: list[dict] | None, dropped: list) -> list[dict]:
     converted = []
@@ -217,7 +200,7 @@ def _hub_thinking(effort: str | None) -> dict | None:
 
 def request_to_hub(body: dict, dropped: list) -> dict:
     _name_unread(body, _READ_FIELDS, dropped)
-    system_blocks, messages = _system_and_turns(body.get("messages") or [], dropped)
+    system_blocks, messages = system_and_turns(body.get("messages") or [], _hub_turn, dropped)
     hub: dict = {"model": body.get("model"), "messages": messages}
     limit = body.get("max_completion_tokens")
     _set_if_present(hub, "max_tokens", body.get("max_tokens") if limit is None else limit)

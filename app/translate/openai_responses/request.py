@@ -47,6 +47,7 @@ from ..content import (
     arguments_from_tool_input,
     compact_anthropic_content,
     joined_text,
+    system_and_turns,
     text_block,
     tool_input_from_arguments,
 )
@@ -170,24 +171,6 @@ def input_items(body_input) -> list[dict]:
     return list(body_input or [])
 
 
-def _system_and_turns(items: list[dict], dropped: list) -> tuple[list[dict], list[dict]]:
-    system_blocks: list[dict] = []
-    turns: list[dict] = []
-    for item in items:
-        turn = _item_turn(item, dropped)
-        if turn is None or not turn[1]:
-            continue
-        role, blocks = turn
-        if role == "system" and not turns:
-            system_blocks.extend(blocks)
-        elif turns and turns[-1]["role"] == role:
-            turns[-1]["content"].extend(blocks)
-        else:
-            turns.append({"role": role, "content": blocks})
-    for turn in turns:
-        turn["content"] = compact_anthropic_content(turn["content"])
-    return system_blocks, turns
-
 
 def custom_tool_names(body: dict) -> frozenset:
     """Names of the request's ``custom`` tools: their calls go back as ``custom_tool_call``."""
@@ -231,7 +214,7 @@ def _hub_text_format(text: dict | None, dropped: list) -> dict | None:
 def request_to_hub(body: dict, dropped: list) -> dict:
     _name_unread(body, _READ_FIELDS, dropped)
     items = input_items(body.get("input"))
-    system_blocks, messages = _system_and_turns(items, dropped)
+    system_blocks, messages = system_and_turns(items, _item_turn, dropped)
     if body.get("instructions"):
         system_blocks.insert(0, text_block(body["instructions"]))
     hub: dict = {"model": body.get("model"), "messages": messages}
