@@ -275,6 +275,10 @@ class InferenceService:
         """
         sent = [] if store else None
         try:
+            # The upstream has answered 200: an empty chunk makes gunicorn send the response's
+            # headers now, while the model thinks, so the first token later goes out alone (one
+            # send instead of two, and no header formatting on a worker just woken from idle).
+            yield b""
             for raw in upstream:
                 try:
                     out = relay.feed(raw)
