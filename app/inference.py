@@ -301,7 +301,12 @@ class InferenceService:
         `store`, when caching, receives the whole client stream once it completed cleanly.
         """
         sent = [] if store else None
+        ready = []  # relayed, not yet handed to gunicorn
         try:
+            # The upstream has answered 200: an empty chunk makes gunicorn send the response's
+            # headers now, while the model thinks, so the first token later goes out alone (one
+            # send instead of two, and no header formatting on a worker just woken from idle).
+            yield b""
             for raw in upstream:
                 try:
                     out = relay.feed(raw)
@@ -312,17 +317,23 @@ class InferenceService:
                     ctx.chunk_sent()
                     if sent is not None:
                         sent.append(out)
-                    yield out
+                    ready.append(out)
+                # The events of one upstream write go out in one send (an Anthropic stream's first
+                # write holds four: the first token waited behind three sends); nothing waits for
+                # the network meanwhile.
+                if ready and not upstream.has_whole_event():
+                    yield b"".join(ready)
+                    ready.clear()
             tail = relay.finish()
-            if tail:
-                yield tail
+            if ready or tail:
+                yield b"".join(ready) + tail
             if sent is not None:
                 ctx.usage = relay.usage
                 store(b"".join(sent) + tail)
         except UpstreamError as exc:
             exc.message = scrub(exc.message, self.secrets)  # the provider's words may quote its key
             ctx.error = exc
-            yield relay.error_event(exc)
+            yield b"".join(ready) + relay.error_event(exc)  # what was relayed before the failure first
         except GeneratorExit:
             ctx.error = ClientDisconnected("client closed the connection mid-stream")
             raise

@@ -213,8 +213,9 @@ class AfterFirstChunk:
     def __next__(self):
         if self._started and self._then is not None:
             self._call_then()
-        self._started = True
-        return next(self._chunks)
+        chunk = next(self._chunks)
+        self._started = self._started or bool(chunk)  # an empty chunk only sends the headers early
+        return chunk
 
     def close(self):
         if self._then is not None:

@@ -3,12 +3,15 @@
 - direct: the client calls the mock upstream itself (the baseline every figure is compared to).
 - cortex: gunicorn with 1 gevent worker, pinned to the gateway core.
 - litellm: the LiteLLM proxy, 1 worker, no database, in its own venv (bench/.venv-litellm).
+- portkey: the Portkey gateway (npm), one Node process, installed into bench/portkey/node_modules.
 
 A gateway arm differs from another only in its command, its config file and where it
 serves each surface; starting, stopping and measuring are shared. Each gets one provider per
 mock model, of the model's format (`type: openai` or `type: anthropic` in Cortex, `openai/…`
 or `anthropic/…` in LiteLLM), so a request of either surface can reach an upstream of either format.
 """
+import dataclasses
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +31,8 @@ UPSTREAM_KEY = "sk-mock-upstream"
 # release and is gone from PyPI).
 LITELLM_REQUIREMENT = "litellm[proxy]==1.106.12"
 LITELLM_VENV = BENCH / ".venv-litellm"
+PORTKEY_DIR = BENCH / "portkey"
+PORTKEY_SERVER = PORTKEY_DIR / "node_modules" / "@portkey-ai" / "gateway" / "build" / "start-server.js"
 
 
 class Arm:
@@ -40,6 +45,10 @@ class Arm:
     def url(self, request: Request) -> str | None:
         """Where a client sends `request`; None if this arm cannot serve it."""
         raise NotImplementedError
+
+    def dressed(self, request: Request) -> Request:
+        """`request` with the headers this arm needs besides the surface's."""
+        return request
 
     def start(self, workdir: Path, pinning: Pinning) -> None:
         pass
@@ -183,4 +192,48 @@ def ensure_litellm() -> None:
     subprocess.run([str(LITELLM_VENV / "bin" / "pip"), "install", "--quiet", LITELLM_REQUIREMENT], check=True)
 
 
-ARMS = {arm.name: arm for arm in (DirectArm, CortexArm, TracedCortexArm, LiteLLMArm)}
+class PortkeyArm(GatewayArm):
+    """Portkey's open-source gateway has no config file: each request names its provider and
+    upstream in headers (`x-portkey-provider`, `x-portkey-custom-host`) and carries the
+    provider's key, so the arm dresses each request for the model's upstream."""
+
+    name = "portkey"
+    paths = {"openai": "/v1/chat/completions", "anthropic": "/v1/messages"}
+    health_path = "/"
+    # Its /v1/messages answers "messages is not supported by openai": no Anthropic client on an OpenAI upstream.
+    unserved = {("anthropic", "openai")}
+
+    def url(self, request):
+        return None if (request.surface.name, request.upstream.name) in self.unserved else super().url(request)
+
+    def dressed(self, request):
+        upstream = self.models[request.model]
+        return dataclasses.replace(request, arm_headers=(
+            ("x-portkey-provider", upstream.format.name),
+            # Portkey appends `/chat/completions` (OpenAI) or `/messages` (Anthropic) to the host.
+            ("x-portkey-custom-host", upstream.root + "/v1"),
+            ("Authorization", f"Bearer {UPSTREAM_KEY}"), ("x-api-key", UPSTREAM_KEY)))
+
+    def config(self, workdir):
+        return {}  # nothing: providers come with each request
+
+    def command(self, config):
+        return [shutil.which("node") or "node", str(PORTKEY_SERVER), f"--port={self.port}", "--headless"]
+
+    def env(self, config):
+        return {"NODE_ENV": "production"}
+
+    def start(self, workdir, pinning):
+        ensure_portkey()
+        super().start(workdir, pinning)
+
+
+def ensure_portkey() -> None:
+    """bench/portkey/package.json pins the gateway; installed on first use, not by CI."""
+    if PORTKEY_SERVER.exists():
+        return
+    print(f"installing the Portkey gateway into {PORTKEY_DIR / 'node_modules'} ...", flush=True)
+    subprocess.run(["npm", "ci", "--prefix", str(PORTKEY_DIR), "--no-audit", "--no-fund"], check=True)
+
+
+ARMS = {arm.name: arm for arm in (DirectArm, CortexArm, TracedCortexArm, LiteLLMArm, PortkeyArm)}

@@ -42,10 +42,14 @@ class Request:
     upstream: wire.Surface
     kind: str  # "json", "sse", "paced", "slow" (bench/upstream.py)
     stream: bool
+    arm_headers: tuple = ()  # (name, value) pairs an arm adds or overrides (Portkey: provider and host)
 
     @property
     def model(self) -> str:
         return self.upstream.mock_model(self.kind)
+
+    def headers(self) -> dict:
+        return {**self.surface.all_headers(), **dict(self.arm_headers)}
 
     @property
     def translated(self) -> bool:
@@ -53,7 +57,7 @@ class Request:
 
     def lua(self) -> str:
         headers = "\n".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}"
-                            for k, v in self.surface.all_headers().items())
+                            for k, v in self.headers().items())
         return LUA_TEMPLATE.format(body=self.surface.body(self.model, self.stream).decode(), headers=headers,
                                    mark=RESULT_MARK)
 
@@ -118,7 +122,7 @@ class StreamHolder:
 
     def __init__(self, url: str, request: Request, streams: int):
         self.command = [sys.executable, str(Path(__file__).resolve().parent / "stream_holder.py"), url,
-                        request.surface.name, request.model, str(streams)]
+                        request.surface.name, request.model, str(streams), json.dumps(request.headers())]
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "StreamHolder":
@@ -158,7 +162,7 @@ def _read_stream(connection: http.client.HTTPConnection, path: str, request: Req
                  timings: StreamTimings) -> None:
     started = time.perf_counter()
     connection.request("POST", path, body=request.surface.body(request.model, True),
-                       headers=request.surface.all_headers())
+                       headers=request.headers())
     response = connection.getresponse()
     if response.status != 200:
         response.read()

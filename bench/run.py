@@ -91,7 +91,7 @@ class Bench:
         self.gateways = [arm for arm in arms if arm.name != BASELINE]
 
     def wrk(self, arm: Arm, request: Request, connections: int, seconds: int) -> Wrk:
-        return Wrk(arm.url(request), request, connections, seconds, self.workdir)
+        return Wrk(arm.url(request), arm.dressed(request), connections, seconds, self.workdir)
 
     def _serves(self, arm: Arm, request: Request) -> bool:
         return arm.url(request) is not None
@@ -133,7 +133,8 @@ class Bench:
         for surface, upstream in PAIRS:
             request = Request(surface, upstream, "paced", stream=True)
             for arm in (a for a in self.arms if self._serves(a, request)):
-                timings = time_streams(arm.url(request), request, self.plan.seconds, self.plan.stream_max)
+                timings = time_streams(arm.url(request), arm.dressed(request), self.plan.seconds,
+                                       self.plan.stream_max)
                 rows.append(StreamRow(arm.name, surface.name, upstream.name, timings.streams,
                                       percentile(timings.first_token_ms, 50), percentile(timings.first_token_ms, 99),
                                       percentile(timings.gaps_ms, 50), percentile(timings.gaps_ms, 99),
@@ -144,7 +145,7 @@ class Bench:
         """Open many slow streams; once the upstream sees them all, time plain requests meanwhile."""
         plan = self.plan
         slow = Request(wire.OPENAI, wire.OPENAI, "slow", stream=True)
-        streams = StreamHolder(arm.url(slow), slow, plan.slow_streams).start()
+        streams = StreamHolder(arm.url(slow), arm.dressed(slow), plan.slow_streams).start()
         ramp_s, opened = self.wait_for_open_streams(lambda count: count >= plan.slow_streams, RAMP_LIMIT_S)
         plain = self.wrk(arm, PLAIN, 1, plan.slow_seconds).run()
         held = min(opened, self.upstreams.open_streams())
@@ -243,7 +244,7 @@ def raise_open_file_limit() -> None:
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--arms", default="direct,cortex",
-                        help="comma-separated: direct,cortex,litellm (direct is always run: it is the baseline)")
+                        help="comma-separated: direct,cortex,litellm,portkey (direct is always run: it is the baseline)")
     parser.add_argument("--duration", type=int, default=3, help="seconds per measurement (default 3)")
     parser.add_argument("--slow-streams", type=int, default=2000, help="streams held at once (default 2000)")
     parser.add_argument("--soak", type=int, default=0, metavar="REQUESTS",

@@ -1,9 +1,9 @@
 """Holds many streams open at once and times each one's first chunk against the upstream's.
 
-    python bench/stream_holder.py URL SURFACE MODEL STREAMS
+    python bench/stream_holder.py URL SURFACE MODEL STREAMS HEADERS_JSON
 
-Opens STREAMS connections at once, sends one streamed request on each (body and headers of
-SURFACE from bench/wire.py) and reads them until SIGINT or SIGTERM, then prints one JSON line.
+Opens STREAMS connections at once, sends one streamed request on each (body of SURFACE from
+bench/wire.py, the headers given: the surface's and the arm's) and reads them until SIGINT or SIGTERM, then prints one JSON line.
 The stamped paced upstream writes into each stream's first token when it sent it
 (`wire.STAMP`), so the *first-byte delay* of a stream is from then until that token is read
 here: what the arm in between added to the first chunk, whatever the ramp cost before the
@@ -37,10 +37,10 @@ class Held:
     errors: int = 0  # connect failures, non-200 answers, streams that broke or ended while held
 
 
-def request_bytes(url: str, surface: wire.Surface, model: str) -> bytes:
+def request_bytes(url: str, surface: wire.Surface, model: str, headers: dict) -> bytes:
     parts = urlsplit(url)
     body = surface.body(model, True)
-    headers = {**surface.all_headers(), "Host": parts.netloc, "Content-Length": str(len(body))}
+    headers = {**headers, "Host": parts.netloc, "Content-Length": str(len(body))}
     head = f"POST {parts.path} HTTP/1.1\r\n" + "".join(f"{name}: {value}\r\n" for name, value in headers.items())
     return head.encode() + b"\r\n" + body
 
@@ -82,8 +82,9 @@ def summary(held: Held, streams: int) -> dict:
 
 def main() -> None:
     url, surface, model, streams = sys.argv[1], wire.SURFACES[sys.argv[2]], sys.argv[3], int(sys.argv[4])
+    headers = json.loads(sys.argv[5])  # the surface's and the arm's
     parts = urlsplit(url)
-    request, held, stop = request_bytes(url, surface, model), Held(), gevent.event.Event()
+    request, held, stop = request_bytes(url, surface, model, headers), Held(), gevent.event.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(signum, stop.set)
     greenlets = [gevent.spawn(hold, (parts.hostname, parts.port), request, held) for _ in range(streams)]

@@ -208,6 +208,12 @@ class SSEStream:
         if lines:
             yield b"\n".join(lines)
 
+    def has_whole_event(self) -> bool:
+        """Whether the next event has already been read whole: iterating gives it without a wait.
+        (A blank line ends an event; blank lines before it are skipped, not events.)"""
+        rest = bytes(self.response._body_buffer).lstrip(b"\r\n")  # geventhttpclient's parsed, unread body
+        return b"\n\n" in rest or b"\n\r\n" in rest
+
     def close(self):
         self.response.release()  # an unfinished response closes its connection
 

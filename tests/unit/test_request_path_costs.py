@@ -93,7 +93,9 @@ def test_usage_batches_are_inserted_whole_and_in_order_across_statements(tmp_pat
     (["a", "b"], 1, ["gave a", "line", "closed"]),  # the client left after the first chunk
     (["a"], 0, ["line"]),                           # closed before any chunk was asked for
     ([], 1, ["closed", "line"]),                    # an empty body
-], ids=["whole-stream", "left-after-first", "never-iterated", "empty"])
+    # a relay's leading empty chunk only sends the headers early: the line waits for the first token
+    (["", "a", "b"], 3, ["gave ", "gave a", "line", "gave b", "closed"]),
+], ids=["whole-stream", "left-after-first", "never-iterated", "empty", "headers-first"])
 def test_a_streams_access_line_waits_for_its_first_chunk(chunks, taken, events):
     seen = []
 
