@@ -10,10 +10,8 @@ import logging
 import os
 import secrets
 import stat
+from functools import cached_property
 from pathlib import Path
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from app.config import ConfigError, CortexConfig
 from app.oauth.errors import TokenKeyMismatch
@@ -41,7 +39,7 @@ def _create_key_file(path: Path) -> None:
     temporary = path.with_name(f".{KEY_FILE_NAME}.{os.getpid()}.{secrets.token_hex(4)}")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.write(fd, base64.b64encode(AESGCM.generate_key(bit_length=256)) + b"\n")
+        os.write(fd, base64.b64encode(os.urandom(32)) + b"\n")  # a 256-bit AES key
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -72,7 +70,15 @@ def load_key(config: CortexConfig) -> bytes:
 
 class TokenCipher:
     def __init__(self, key: bytes):
-        self._aead = AESGCM(key)
+        self._key = key
+
+    @cached_property
+    def _aead(self):
+        # cryptography is imported at the first OAuth write or read, not at boot: ~6 MB of a
+        # worker's RSS that a gateway without OAuth logins never needs (the key is validated
+        # with the config).
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        return AESGCM(self._key)
 
     @staticmethod
     def _associated_data(context: str) -> bytes:
@@ -87,6 +93,7 @@ class TokenCipher:
         if len(blob) < 1 + NONCE_BYTES + TAG_BYTES or blob[:1] != FORMAT:
             raise TokenKeyMismatch(f"Stored OAuth data ({context}) is not in a format Cortex wrote")
         nonce, ciphertext = blob[1:1 + NONCE_BYTES], blob[1 + NONCE_BYTES:]
+        from cryptography.exceptions import InvalidTag
         try:
             return self._aead.decrypt(nonce, ciphertext, self._associated_data(context))
         except InvalidTag:
