@@ -15,7 +15,7 @@ import gevent
 import orjson
 
 from app.db import CachedResponse
-from app.redis_state import KEY_PREFIX, REDIS_ERRORS, OutageLog
+from app.redis_state import KEY_PREFIX, OutageLog, redis_errors
 from app.usage import STORE_ERRORS, BackgroundWriter, off_hub
 
 log = logging.getLogger("cortex.cache")
@@ -103,7 +103,7 @@ class RedisResponseCache:
     def get(self, key: str) -> CacheHit | None:
         try:
             entry = self._redis.get(f"{KEY_PREFIX}cache:{key}")
-        except REDIS_ERRORS as exc:
+        except redis_errors() as exc:
             self._outage.failed(exc)
             return None
         self._outage.succeeded()
@@ -117,7 +117,7 @@ class RedisResponseCache:
                                "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens})
         try:
             self._redis.set(f"{KEY_PREFIX}cache:{key}", fields + b"\n" + body, ex=ttl_secs)
-        except REDIS_ERRORS as exc:
+        except redis_errors() as exc:
             self._outage.failed(exc)
 
     def close(self):

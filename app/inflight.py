@@ -17,7 +17,7 @@ import gevent
 
 from app.errors import ServiceUnavailable
 from app.process import current_pid
-from app.redis_state import KEY_PREFIX, REDIS_ERRORS, OutageLog
+from app.redis_state import KEY_PREFIX, OutageLog, redis_errors
 from app.shm import MappedFile
 
 log = logging.getLogger("cortex.inflight")
@@ -202,7 +202,7 @@ class RedisInflightRegistry:
         try:
             request_id = self._register(keys=[self._ids_key, self._live_key], args=[
                 self._request_prefix, now + self.LEASE_SECS, self.LEASE_SECS, now, method, uri, api_key_name or ""])
-        except REDIS_ERRORS as exc:
+        except redis_errors() as exc:
             self._outage.failed(exc)
             return None
         self._outage.succeeded()
@@ -227,7 +227,7 @@ class RedisInflightRegistry:
         try:
             self._redis.pipeline(transaction=False).delete(self._request_prefix + str(slot.id)) \
                 .zrem(self._live_key, slot.id).execute()
-        except REDIS_ERRORS as exc:
+        except redis_errors() as exc:
             self._outage.failed(exc)  # the entry drops out when its lease ends
 
     def publish(self) -> None:
@@ -239,7 +239,7 @@ class RedisInflightRegistry:
         try:
             self._renew(keys=[self._live_key],
                         args=[self._request_prefix, time.time() + self.LEASE_SECS, self.LEASE_SECS, *fields])
-        except REDIS_ERRORS as exc:
+        except redis_errors() as exc:
             self._outage.failed(exc)
 
     def _beat_forever(self) -> None:
@@ -256,7 +256,7 @@ class RedisInflightRegistry:
             for request_id in ids:
                 fields.hgetall(self._request_prefix + request_id.decode())
             rows = fields.execute()
-        except REDIS_ERRORS as exc:
+        except redis_errors() as exc:
             self._outage.failed(exc)
             raise ServiceUnavailable("Redis (storage.redis_url) is not reachable: the in-flight view is "
                                      "unavailable") from None

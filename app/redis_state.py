@@ -5,21 +5,22 @@ hub). Commands fail fast when Redis is down — short timeouts, one retry for a 
 went stale — and every caller degrades instead of failing the request: `/ready` reports 503
 meanwhile. Keys are prefixed `cortex:`.
 """
+from __future__ import annotations
+
 import logging
 import math
-
-import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+from typing import TYPE_CHECKING
 
 from app.errors import ServiceUnavailable
+
+if TYPE_CHECKING:
+    import redis
 
 log = logging.getLogger("cortex.redis")
 
 KEY_PREFIX = "cortex:"
 SOCKET_TIMEOUT_SECS = 2.0
 CONNECT_TIMEOUT_SECS = 1.0
-REDIS_ERRORS = (redis.RedisError,)
 # INCRBY and, for a counter it creates, its lifetime: one atomic step (budget windows).
 INCR_EXPIRING = """
 local total = redis.call('INCRBY', KEYS[1], ARGV[1])
@@ -28,7 +29,17 @@ return total
 """
 
 
+def redis_errors() -> tuple[type[Exception], ...]:
+    """What a failed Redis command raises. redis-py (~6 MB of a worker's RSS) is imported only
+    where Redis is configured: by `redis_client`, and here once a command has failed."""
+    import redis
+    return (redis.RedisError,)
+
+
 def redis_client(url: str) -> redis.Redis:
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
     return redis.Redis.from_url(url, socket_timeout=SOCKET_TIMEOUT_SECS,
                                 socket_connect_timeout=CONNECT_TIMEOUT_SECS, retry=Retry(NoBackoff(), 1))
 
@@ -36,7 +47,7 @@ def redis_client(url: str) -> redis.Redis:
 def reachable(client: redis.Redis) -> bool:
     try:
         return bool(client.ping())
-    except REDIS_ERRORS:
+    except redis_errors():
         return False
 
 
@@ -72,7 +83,7 @@ class RedisCounters:
     def get(self, key: str) -> tuple[int, float]:
         try:
             value = self._redis.get(KEY_PREFIX + key)
-        except REDIS_ERRORS as exc:
+        except redis_errors() as exc:
             self._outage.failed(exc)
             return 0, 0.0
         self._outage.succeeded()
@@ -84,7 +95,7 @@ class RedisCounters:
             if expiry_secs:
                 return self._incr_expiring(keys=[KEY_PREFIX + key], args=[amount, math.ceil(expiry_secs)])
             return self._redis.incrby(KEY_PREFIX + key, amount)
-        except REDIS_ERRORS as exc:
+        except redis_errors() as exc:
             self._outage.failed(exc)
             raise ServiceUnavailable("Redis (storage.redis_url) is not reachable: the change is stored, but other "
                                      "workers and instances may not see it until the next one") from None
