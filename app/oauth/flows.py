@@ -18,18 +18,21 @@ with its own registered client, or a test pointing at a loopback mock). Sources:
   PKCE. Qwen OAuth tokens are served at https://portal.qwen.ai/v1 (the token's resource_url),
   so set the provider's base_url to that when it logs in this way.
 """
+from __future__ import annotations
+
 import dataclasses
 import logging
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
-
-import requests
-from requests.adapters import HTTPAdapter
 
 from app.config import ProviderConfig
 from app.oauth.tokens import TokenSet
 from app.provider_types import PROVIDER_TYPES, FlowSettings
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger("cortex.oauth")
 
@@ -81,6 +84,10 @@ def _scopes(granted, requested: tuple) -> tuple:
 
 
 def new_session() -> requests.Session:
+    # requests (~4.6 MB of a worker's RSS) is imported here, so only where a provider takes part
+    # in OAuth (app.oauth.service).
+    import requests
+    from requests.adapters import HTTPAdapter
     session = requests.Session()
     session.mount("https://", HTTPAdapter(max_retries=0))
     session.mount("http://", HTTPAdapter(max_retries=0))
@@ -112,6 +119,7 @@ class CodeFlow:
 
     # HTTP ----------------------------------------------------------------------------------
     def _post(self, url: str, fields: dict, as_json: bool) -> dict:
+        import requests  # imported already by new_session: the session is a requests.Session
         host = urlsplit(url).netloc
         try:
             response = self._session.post(url, json=fields if as_json else None, data=None if as_json else fields,
@@ -232,9 +240,14 @@ def flow_settings(provider: ProviderConfig) -> FlowSettings:
     return dataclasses.replace(defaults, **overrides)
 
 
+def takes_part_in_oauth(provider: ProviderConfig) -> bool:
+    """An `oauth:` block or auth_method oauth/auto."""
+    return provider.oauth is not None or provider.auth_method != "api_key"
+
+
 def build_flow(provider: ProviderConfig, session: requests.Session) -> CodeFlow | None:
-    """The provider's flow when it takes part in OAuth (an `oauth:` block or auth_method oauth/auto)."""
-    if provider.oauth is None and provider.auth_method == "api_key":
+    """The provider's flow when it takes part in OAuth."""
+    if not takes_part_in_oauth(provider):
         return None
     flow_class = FLOW_CLASSES[PROVIDER_TYPES[provider.type].oauth_flow]
     return flow_class(provider.name, flow_settings(provider), session)

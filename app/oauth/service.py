@@ -11,7 +11,8 @@ from app.oauth.crypto import TokenCipher, load_key
 from app.oauth.device import DeviceLogins
 from app.oauth.errors import (LoginFailed, LoginRequired, NotRefreshable, OAuthNotConfigured, RefreshFailed,
                               TokenKeyMismatch, TokenNotFound)
-from app.oauth.flows import AuthorizationServerError, CodeFlow, DeviceCode, build_flow, new_session
+from app.oauth.flows import (AuthorizationServerError, CodeFlow, DeviceCode, build_flow, new_session,
+                             takes_part_in_oauth)
 from app.oauth.redirects import validated_redirect
 from app.oauth.refresh import EXPIRY_MARGIN_SECS, TokenRefresher, iso_time
 from app.oauth.states import PendingLogins
@@ -38,7 +39,7 @@ class OAuthService:
     def __init__(self, config, store, settings, counters):
         self._providers = {p.name: p for p in config.providers}
         cipher = TokenCipher(load_key(config))
-        session = new_session()
+        session = new_session() if any(takes_part_in_oauth(p) for p in config.providers) else None
         self.flows = {p.name: flow for p in config.providers if (flow := build_flow(p, session)) is not None}
         self.tokens = TokenStore(store, cipher, counters)
         self.pending = PendingLogins(store, cipher)
