@@ -1,24 +1,39 @@
 """Gunicorn settings: gevent workers, bind and worker count from cortex.yaml (env overrides).
 
-The config is validated here, in the master, so a bad file stops start-up before any
-worker forks. No preload: each worker builds its own app (sessions, store connection).
+The config is validated before any worker forks, so a bad file stops start-up. No preload:
+each worker builds its own app (sessions, store connection).
 """
+import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 
+# Validated in a child process that hands back the master's few settings: loading the config
+# imports PyYAML, marshmallow and the schemas, ~5 MB that would stay in the master's RSS (and
+# in the gateway's) for nothing, since the master only forks workers and each loads it again.
+_CHECK = """
+import json, sys
 from app.config import ConfigError, exposed_development_key, load_config
-
 try:
-    _config = load_config()
+    config = load_config()
 except ConfigError as exc:
     sys.exit(f"cortex: {exc}")
-if exposed_development_key(_config):
-    sys.exit(f"cortex: refusing to start: {exposed_development_key(_config)}")
+if exposed_development_key(config):
+    sys.exit(f"cortex: refusing to start: {exposed_development_key(config)}")
+server = config.server
+print(json.dumps({"bind": f"{server.host}:{server.port}", "workers": server.workers,
+                  "trusted_proxies": server.trusted_proxies}))
+"""
+_check = subprocess.run([sys.executable, "-c", _CHECK], stdout=subprocess.PIPE, text=True,
+                        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+if _check.returncode:
+    sys.exit(_check.returncode)  # the child wrote its reason to the shared stderr
+_server = json.loads(_check.stdout)
 
-bind = f"{_config.server.host}:{_config.server.port}"
-workers = _config.server.workers
+bind = _server["bind"]
+workers = _server["workers"]
 worker_class = "gevent"
 worker_connections = 10000  # concurrent streams per worker
 keepalive = 75              # longer than nginx's and most load balancers' idle timeouts
@@ -34,7 +49,7 @@ errorlog = "-"
 # forwarding header from any peer: the same as trusting every peer with an empty header list,
 # which spares gunicorn parsing each peer's address against an allow list (~2 us a request).
 forwarded_allow_ips = "*"
-if not _config.server.trusted_proxies:
+if not _server["trusted_proxies"]:
     secure_scheme_headers = {}
     forwarder_headers = ""
 
