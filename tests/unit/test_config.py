@@ -76,8 +76,9 @@ def test_secrets_collected_for_scrubbing(tmp_path):
 def test_shipped_config_loads_without_provider_keys():
     config = load_config("cortex.yaml", environ={})
     assert config.server.port == 8090
-    assert [p.name for p in config.providers] == ["openai", "anthropic"]
+    assert [p.name for p in config.providers] == ["openai", "anthropic", "gemini"]
     assert config.provider("openai").missing_key_variables == ("OPENAI_API_KEY",)
+    assert config.provider("gemini").missing_key_variables == ("GEMINI_API_KEY",)
 
 
 @pytest.mark.parametrize("environ, refused", [
@@ -109,6 +110,7 @@ def test_shipped_config_takes_the_admin_key_from_the_environment():
     ("gpt-5", "openai", "gpt-5"), ("gpt-5-codex", "openai", "gpt-5-codex"),  # Codex
     ("gpt-4.1", "openai", "gpt-4.1"), ("gpt-5.1-codex-max", "openai", "gpt-*"),
     ("o3", "openai", "o3"), ("o3-pro", "openai", "o[0-9]*"),
+    ("gemini-2.5-pro", "gemini", "gemini-2.5-pro"), ("gemini-3.1-pro-preview", "gemini", "gemini-*"),  # Gemini CLI
 ])
 def test_the_shipped_config_routes_and_prices_current_model_names(model, provider, priced_by):
     route = Router(load_config("cortex.yaml", environ={})).resolve(model).routes[0]
