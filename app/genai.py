@@ -17,7 +17,11 @@ OPERATIONS = {
     "/v1/embeddings": "embeddings",
     "/v1/audio/transcriptions": "transcription",
     "/anthropic/v1/messages/count_tokens": "count_tokens",
+    "/v1/responses/input_tokens": "count_tokens",
 }
+# Gemini puts the model in the path: the method after the colon names the operation.
+GEMINI_METHODS = {"generateContent": "generate_content", "streamGenerateContent": "generate_content",
+                  "countTokens": "count_tokens"}
 DEFAULT_OPERATION = "chat"
 # gen_ai.provider.name's well-known values, by Cortex provider type; other types go by their own name.
 PROVIDER_NAMES = {
@@ -28,6 +32,7 @@ PROVIDER_NAMES = {
 REQUEST_PARAMETERS = {
     "max_tokens": "gen_ai.request.max_tokens",
     "max_completion_tokens": "gen_ai.request.max_tokens",
+    "max_output_tokens": "gen_ai.request.max_tokens",  # Responses
     "temperature": "gen_ai.request.temperature",
     "top_p": "gen_ai.request.top_p",
     "top_k": "gen_ai.request.top_k",
@@ -42,7 +47,10 @@ DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 
 
 
 def operation_of(path: str) -> str:
-    return OPERATIONS.get(path, DEFAULT_OPERATION)
+    operation = OPERATIONS.get(path)
+    if operation is None:
+        operation = GEMINI_METHODS.get(path.rpartition(":")[2], DEFAULT_OPERATION)
+    return operation
 
 
 def provider_name(provider_type: str) -> str:

@@ -159,3 +159,14 @@ def test_observability_file_wins_and_off_by_default():
 def test_bad_observability_settings_stop_start_up(environ, section, message):
     with pytest.raises(ConfigError, match=message):
         _observability(environ, section)
+
+
+@pytest.mark.parametrize("path, operation", [
+    ("/v1/chat/completions", "chat"), ("/anthropic/v1/messages", "chat"), ("/v1/responses", "chat"),
+    ("/v1/embeddings", "embeddings"), ("/v1/responses/input_tokens", "count_tokens"),
+    ("/gemini/v1beta/models/gemini-2.5-pro:generateContent", "generate_content"),
+    ("/gemini/v1/models/gpt-4o:streamGenerateContent", "generate_content"),
+    ("/gemini/v1beta/models/gpt-4o:countTokens", "count_tokens"),
+])
+def test_operation_names_by_surface(path, operation):
+    assert genai.operation_of(path) == operation
