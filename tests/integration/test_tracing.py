@@ -250,3 +250,23 @@ def test_collector_down_changes_nothing_for_the_client(start_cortex, mock):
         requests.get(down.url + "/health")
         time.sleep(0.1)
     assert dropped >= 1
+
+
+def test_gemini_and_responses_surfaces_have_their_spans(cortex, receiver):
+    generated = requests.post(f"{cortex.url}/gemini/v1beta/models/{CLAUDE}:generateContent",
+                              headers={"x-goog-api-key": ADMIN_KEY}, timeout=30,
+                              json={"contents": [{"role": "user", "parts": [{"text": "trace me, gemini"}]}],
+                                    "generationConfig": {"temperature": 0.2}})
+    assert generated.status_code == 200, generated.text
+    attrs = receiver.span_of(request_id(generated)).attributes
+    assert attrs["gen_ai.operation.name"] == "generate_content"
+    assert attrs["gen_ai.request.model"] == CLAUDE and attrs["gen_ai.provider.name"] == "anthropic"
+    assert attrs["cortex.translation"] == "gemini->anthropic"
+    assert attrs["gen_ai.usage.output_tokens"] == generated.json()["usageMetadata"]["candidatesTokenCount"]
+
+    responded = cortex.openai().responses.with_raw_response.create(model="gpt-4o", input="trace me, responses",
+                                                                   max_output_tokens=40)
+    span = receiver.span_of(request_id(responded))
+    assert span.name == "chat gpt-4o"
+    assert span.attributes["gen_ai.request.max_tokens"] == 40
+    assert span.attributes["gen_ai.usage.output_tokens"] == responded.parse().usage.output_tokens > 0
