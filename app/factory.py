@@ -56,7 +56,8 @@ class Cortex:
         self.settings = RuntimeSettings(config, self.store, self.counters)
         self.runtime_keys = RuntimeKeys(config.api_keys, self.store, self.counters, self.clock)
         self.keys = KeyRing(config.api_keys, self.runtime_keys, self.clock)
-        self.oauth = OAuthService(config, self.store, self.settings, self.counters)
+        self.encryption_key = load_key(config)  # OAuth tokens, and what dashboard sessions are signed with
+        self.oauth = OAuthService(config, self.store, self.settings, self.counters, self.encryption_key)
         self.adapters = build_adapters(config, self.oauth)
         self.catalog = ProviderCatalog(config, self.adapters, self.oauth)
         self.catalog.start_discovery(self.router)
@@ -124,7 +125,7 @@ def build_app(config_path=None, config: CortexConfig | None = None) -> Flask:
         hops = config.server.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
     cortex = app.extensions["cortex"] = Cortex(config)
-    sessions.init_app(app, load_key(config))
+    sessions.init_app(app, cortex.encryption_key)
     atexit.register(cortex.close)
 
     app.before_request(web.assign_request_id)

@@ -7,7 +7,7 @@ from gevent import monkey
 
 from app.errors import NotFound, ProviderNotConfigured
 from app.oauth import pkce
-from app.oauth.crypto import TokenCipher, load_key
+from app.oauth.crypto import TokenCipher
 from app.oauth.device import DeviceLogins
 from app.oauth.errors import (LoginFailed, LoginRequired, NotRefreshable, OAuthNotConfigured, RefreshFailed,
                               TokenKeyMismatch, TokenNotFound)
@@ -36,9 +36,9 @@ def login_result(name: str, tokens: TokenSet) -> dict:
 
 
 class OAuthService:
-    def __init__(self, config, store, settings, counters):
+    def __init__(self, config, store, settings, counters, encryption_key: bytes):
         self._providers = {p.name: p for p in config.providers}
-        cipher = TokenCipher(load_key(config))
+        cipher = TokenCipher(encryption_key)
         session = new_session() if any(takes_part_in_oauth(p) for p in config.providers) else None
         self.flows = {p.name: flow for p in config.providers if (flow := build_flow(p, session)) is not None}
         self.tokens = TokenStore(store, cipher, counters)
