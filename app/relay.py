@@ -190,9 +190,8 @@ class GeminiEvents(StreamEvents):
         if not data:
             return None
         chunk = _error_raised(data)
-        candidates = chunk.get("candidates") or ()
-        if any(candidate.get("finishReason") for candidate in candidates) \
-                or (not candidates and (chunk.get("promptFeedback") or {}).get("blockReason")):
+        if _gemini_finish_reason(chunk) is not None \
+                or (not chunk.get("candidates") and (chunk.get("promptFeedback") or {}).get("blockReason")):
             self.complete = True
         return chunk
 
