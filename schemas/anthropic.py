@@ -4,15 +4,13 @@ Declared fields are the ones Cortex reads, validated; everything else (new top-l
 roles, block types) passes through to an Anthropic-type provider untouched (INCLUDE), and
 translation names what it cannot carry.
 """
-from marshmallow import INCLUDE, Schema, fields, validate
+from marshmallow import fields, validate
 
+from schemas.body import RequestBodySchema
 from schemas.fields import Messages, StrictBoolean
 
 
-class CountTokensRequestSchema(Schema):
-    class Meta:
-        unknown = INCLUDE
-
+class CountTokensRequestSchema(RequestBodySchema):
     model = fields.String(required=True, validate=validate.Length(min=1))
     messages = Messages(content_required=True, required=True)
     system = fields.Raw(allow_none=True)

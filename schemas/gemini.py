@@ -7,6 +7,8 @@ camelCase; Google's API also takes snake_case names, which Cortex does not read.
 """
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
+from schemas.body import RequestBodySchema
+
 
 def _content(value) -> None:
     if not isinstance(value, dict) or not isinstance(value.get("parts", []), list):
@@ -15,10 +17,7 @@ def _content(value) -> None:
         raise ValidationError(f"Invalid role '{value.get('role')}': expected 'user' or 'model'.")
 
 
-class GenerateContentRequestSchema(Schema):
-    class Meta:
-        unknown = INCLUDE
-
+class GenerateContentRequestSchema(RequestBodySchema):
     contents = fields.List(fields.Raw(validate=_content), required=True, validate=validate.Length(min=1))
     systemInstruction = fields.Raw(validate=_content, allow_none=True)  # noqa: N815 - Gemini's field name
     tools = fields.List(fields.Dict(), allow_none=True)
@@ -26,10 +25,7 @@ class GenerateContentRequestSchema(Schema):
     generationConfig = fields.Dict(allow_none=True)  # noqa: N815
 
 
-class CountTokensRequestSchema(Schema):
-    class Meta:
-        unknown = INCLUDE
-
+class CountTokensRequestSchema(RequestBodySchema):
     contents = fields.List(fields.Raw(validate=_content), allow_none=True)
     generateContentRequest = fields.Dict(allow_none=True)  # noqa: N815
 

@@ -4,18 +4,16 @@ Only the fields Cortex reads are declared; every other field is kept (INCLUDE) a
 to the provider untouched.
 """
 import orjson
-from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
 
+from schemas.body import RequestBodySchema
 from schemas.fields import Messages, StrictBoolean
 
 TRANSCRIPTION_FORMATS = ("json", "text", "srt", "verbose_json", "vtt", "diarized_json")
 MAX_KNOWN_SPEAKERS = 4
 
 
-class ChatCompletionRequestSchema(Schema):
-    class Meta:
-        unknown = INCLUDE
-
+class ChatCompletionRequestSchema(RequestBodySchema):
     model = fields.String(required=True, validate=validate.Length(min=1))
     messages = Messages(required=True)
     stream = StrictBoolean(allow_none=True)
@@ -51,10 +49,7 @@ def _embedding_input(value) -> None:
                               "of token ids, or of non-empty token id arrays")
 
 
-class EmbeddingRequestSchema(Schema):
-    class Meta:
-        unknown = INCLUDE
-
+class EmbeddingRequestSchema(RequestBodySchema):
     model = fields.String(required=True, validate=validate.Length(min=1))
     input = fields.Raw(required=True, validate=_embedding_input)
     encoding_format = fields.String(allow_none=True, validate=validate.OneOf(("float", "base64")))
@@ -71,11 +66,8 @@ def _auto_or_json_object(value: str) -> None:
         raise ValidationError('must be "auto" or a JSON object')
 
 
-class TranscriptionRequestSchema(Schema):
+class TranscriptionRequestSchema(RequestBodySchema):
     """The non-file fields of a multipart transcription request; array fields keep their `[]` names."""
-
-    class Meta:
-        unknown = INCLUDE
 
     model = fields.String(required=True, validate=validate.Length(min=1))
     language = fields.String()

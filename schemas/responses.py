@@ -3,8 +3,9 @@
 Only the fields Cortex reads are declared; every other field is kept (INCLUDE): passed through
 to a native provider, or named as dropped by translation.
 """
-from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
+from schemas.body import RequestBodySchema
 from schemas.fields import StrictBoolean
 
 
@@ -15,10 +16,7 @@ def _input(value) -> None:
         raise ValidationError("must be a string or an array of input items (objects)")
 
 
-class ResponseCreateRequestSchema(Schema):
-    class Meta:
-        unknown = INCLUDE
-
+class ResponseCreateRequestSchema(RequestBodySchema):
     model = fields.String(required=True, validate=validate.Length(min=1))
     input = fields.Raw(allow_none=True, validate=_input)
     instructions = fields.String(allow_none=True)

@@ -1,11 +1,11 @@
 """What the request path does instead of system calls and per-item machinery: the cached process
-id, cheap time-ordered request ids, the inline message list check (same errors as before), and
-the usage writer's multi-row inserts."""
+id, cheap time-ordered request ids, the inline message list check and the request bodies' load
+(same results and errors as marshmallow's), and the usage writer's multi-row inserts."""
 import os
 import sqlite3
 
 import pytest
-from marshmallow import ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from app import usage
 from app.config import StorageConfig
@@ -13,6 +13,8 @@ from app.db import Store
 from app.inference import CallContext
 from app.process import current_pid
 from app.web import AfterFirstChunk, new_request_id
+from schemas import anthropic, gemini, openai, responses
+from schemas.body import RequestBodySchema
 from schemas.fields import Message, Messages
 
 
@@ -71,6 +73,50 @@ def test_messages_field_answers_as_a_list_of_message_fields(messages, content_re
             return "error", error.messages
 
     assert outcome(inline) == outcome(listed)
+
+
+CHAT = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+BODIES = [
+    (openai.CHAT_COMPLETION_REQUEST, CHAT),
+    (openai.CHAT_COMPLETION_REQUEST, {**CHAT, "stream": True, "temperature": 1, "max_tokens": 5, "seed": 7,
+                                      "tools": [{"type": "function"}], "stream_options": {"include_usage": True}}),
+    (openai.CHAT_COMPLETION_REQUEST, {"messages": CHAT["messages"]}),                    # required field missing
+    (openai.CHAT_COMPLETION_REQUEST, {**CHAT, "stream": "true", "n": 0, "top_p": 3}),    # three wrong fields
+    (openai.CHAT_COMPLETION_REQUEST, {**CHAT, "max_tokens": True, "temperature": None}),
+    (openai.CHAT_COMPLETION_REQUEST, {**CHAT, "messages": [{"content": "no role"}]}),
+    (openai.CHAT_COMPLETION_REQUEST, ["not", "an", "object"]),
+    (openai.EMBEDDING_REQUEST, {"model": "e", "input": [[1, 2], [3]], "dimensions": 8}),
+    (openai.EMBEDDING_REQUEST, {"model": "e", "input": ""}),
+    (openai.TRANSCRIPTION_REQUEST, {"model": "w", "include[]": ["logprobs"], "temperature": "0.2"}),  # data_key
+    (openai.TRANSCRIPTION_REQUEST, {"model": "w", "timestamp_granularities[]": ["line"]}),
+    (anthropic.MESSAGES_REQUEST, {**CHAT, "max_tokens": 10, "top_k": 3, "stop_sequences": ["x"]}),
+    (anthropic.MESSAGES_REQUEST, {**CHAT, "max_tokens": 10, "stop_sequences": [1]}),
+    (anthropic.COUNT_TOKENS_REQUEST, {**CHAT, "thinking": {"type": "enabled"}}),
+    (gemini.GENERATE_CONTENT_REQUEST, {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}),
+    (gemini.GENERATE_CONTENT_REQUEST, {"contents": [{"role": "robot", "parts": []}]}),
+    (gemini.COUNT_TOKENS_REQUEST, {}),
+    (responses.RESPONSE_CREATE_REQUEST, {"model": "m", "input": "hi", "store": False, "metadata": {"a": "b"}}),
+    (responses.RESPONSE_CREATE_REQUEST, {"model": "m", "input": 5, "metadata": {"a": 1}}),
+]
+
+
+@pytest.mark.parametrize("schema, body", BODIES)
+def test_request_bodies_load_as_marshmallow_loads_them(schema, body):
+    def outcome(load):
+        try:
+            return "loaded", load(body)
+        except ValidationError as error:
+            return "error", error.messages
+
+    assert outcome(schema.load) == outcome(lambda data: Schema.load(schema, data))
+
+
+def test_a_request_body_schema_with_a_default_is_refused():
+    class WithDefault(RequestBodySchema):
+        alt = fields.String(load_default="json")
+
+    with pytest.raises(TypeError, match="alt"):
+        WithDefault()
 
 
 def test_usage_batches_are_inserted_whole_and_in_order_across_statements(tmp_path):
