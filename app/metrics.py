@@ -14,6 +14,7 @@ import os
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, values
 from prometheus_client.exposition import choose_encoder
+from prometheus_client.mmap_dict import MmapedDict, mmap_key
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from app.errors import UpstreamError
@@ -27,13 +28,52 @@ TTFT_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32)
 ROUTE_LABELS = ("surface", "provider", "model")
 
 
-def _use_cached_pid() -> None:
-    """prometheus_client's multiprocess values ask os.getpid() on every sample, a system call
-    each, to notice a fork; app.process notices forks once for the whole process. Installed
-    once per process, before its first metric: two value classes would map one file twice."""
-    if not getattr(values.ValueClass, "cached_pid", False):
-        values.ValueClass = values.MultiProcessValue(process_identifier=current_pid)
-        values.ValueClass.cached_pid = True
+def _greenlet_value_class():
+    """prometheus_client's multiprocess value (one mmap file per process and metric type, the
+    same files and keys, so MultiProcessCollector merges them), without what a gevent worker
+    does not need on each sample: a global lock (nothing yields while a sample is written, and
+    no thread writes metrics) and a fork check (workers build their metrics after the fork, and
+    os.getpid() is a system call each). ~0.45 of a counter's ~0.8 µs; a request writes 13 samples."""
+    files = {}
+    pid = current_pid()
+
+    class GreenletMmapedValue:
+        _multiprocess = True
+
+        def __init__(self, typ, metric_name, name, labelnames, labelvalues, help_text, multiprocess_mode="",
+                     **kwargs):
+            prefix = f"{typ}_{multiprocess_mode}" if typ == "gauge" else typ
+            if prefix not in files:
+                files[prefix] = MmapedDict(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], f"{prefix}_{pid}.db"))
+            self._file = files[prefix]
+            self._key = mmap_key(metric_name, name, labelnames, labelvalues, help_text)
+            self._value = self._file.read_value(self._key)[0]
+
+        def inc(self, amount):
+            self._value += amount
+            self._file.write_value(self._key, self._value, 0.0)
+
+        def set(self, value, timestamp=None):
+            self._value = value
+            self._file.write_value(self._key, value, timestamp or 0.0)
+
+        def get(self):
+            return self._value
+
+        def set_exemplar(self, exemplar):
+            pass  # exemplars are not kept in multiprocess mode (prometheus_client neither)
+
+        def get_exemplar(self):
+            return None
+
+    GreenletMmapedValue.pid = pid
+    return GreenletMmapedValue
+
+
+def _use_greenlet_values() -> None:
+    """Installed once per process, before its first metric: two value classes would map one file twice."""
+    if getattr(values.ValueClass, "pid", None) != current_pid():
+        values.ValueClass = _greenlet_value_class()
 
 
 class Metrics:
@@ -42,7 +82,7 @@ class Metrics:
     def __init__(self):
         self.multiprocess_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
         if self.multiprocess_dir:
-            _use_cached_pid()
+            _use_greenlet_values()
         self._children = {}  # (metric, label values) -> child: labels() validates and locks per call
         self.registry = CollectorRegistry()
         self.requests = Counter("cortex_requests", "Inference requests by surface, route and HTTP status",
