@@ -1,6 +1,8 @@
 """What the request path does instead of system calls and per-item machinery: the cached process
 id, cheap time-ordered request ids, the inline message list check and the request bodies' load
-(same results and errors as marshmallow's), and the usage writer's multi-row inserts."""
+(same results and errors as marshmallow's), log lines' time formatted once a second, and the usage
+writer's multi-row inserts."""
+import logging
 import os
 import sqlite3
 
@@ -10,6 +12,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from app import usage
 from app.config import StorageConfig
 from app.db import Store
+from app.factory import LogFormatter
 from app.inference import CallContext
 from app.process import current_pid
 from app.web import AfterFirstChunk, new_request_id
@@ -157,3 +160,11 @@ def test_a_streams_access_line_waits_for_its_first_chunk(chunks, taken, events):
     received = [chunk for _, chunk in zip(range(taken), stream)]
     stream.close()
     assert received == chunks[:taken] and seen == events
+
+
+def test_log_lines_read_as_with_loggings_own_formatter():
+    ours, logging_own = (cls("%(asctime)s %(levelname)s %(message)s") for cls in (LogFormatter, logging.Formatter))
+    for created in (0.0, 1.999, 1_700_000_000.5, 1_700_000_000.001, 1_700_000_001.25, 1_700_000_000.75):
+        record = logging.makeLogRecord({"msg": "line", "levelname": "INFO", "created": created,
+                                        "msecs": (created - int(created)) * 1000})
+        assert ours.format(record) == logging_own.format(record)
