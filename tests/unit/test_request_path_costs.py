@@ -1,7 +1,7 @@
 """What the request path does instead of system calls and per-item machinery: the cached process
 id, cheap time-ordered request ids, the inline message list check and the request bodies' load
-(same results and errors as marshmallow's), log lines' time formatted once a second, and the usage
-writer's multi-row inserts."""
+(same results and errors as marshmallow's), no session serializer for requests without the session
+cookie, log lines' time formatted once a second, and the usage writer's multi-row inserts."""
 import logging
 import os
 import sqlite3
@@ -9,7 +9,9 @@ import sqlite3
 import pytest
 from marshmallow import Schema, ValidationError, fields, validate
 
-from app import usage
+from flask import Flask, session
+
+from app import sessions, usage
 from app.config import StorageConfig
 from app.db import Store
 from app.factory import LogFormatter
@@ -168,3 +170,24 @@ def test_log_lines_read_as_with_loggings_own_formatter():
         record = logging.makeLogRecord({"msg": "line", "levelname": "INFO", "created": created,
                                         "msecs": (created - int(created)) * 1000})
         assert ours.format(record) == logging_own.format(record)
+
+
+def test_a_request_without_the_session_cookie_builds_no_serializer_and_sessions_still_work(monkeypatch):
+    app = Flask(__name__)
+    sessions.init_app(app, b"k" * 32)
+    app.add_url_rule("/api", "api", lambda: "ok")
+    app.add_url_rule("/sign-in", "sign_in", lambda: session.update(key="id-1") or "in")
+    app.add_url_rule("/who", "who", lambda: session.get("key", "nobody"))
+    build = app.session_interface.get_signing_serializer
+    serializers = []
+    monkeypatch.setattr(app.session_interface, "get_signing_serializer",
+                        lambda flask_app: serializers.append(1) or build(flask_app))
+    client = app.test_client()
+
+    api = client.get("/api", headers={"Cookie": "other=1"})
+    assert api.text == "ok" and "Set-Cookie" not in api.headers and "Vary" not in api.headers
+    assert serializers == []
+    signed_in = client.get("/sign-in")
+    assert signed_in.headers["Set-Cookie"].startswith(f"{sessions.COOKIE_NAME}=")
+    assert client.get("/who").text == "id-1"  # the cookie is read back
+    assert app.test_client().get("/who").text == "nobody"
