@@ -210,6 +210,15 @@ class Store:
             self.database.create_tables(MODELS, safe=True)
             self._add_missing_columns()
         if sqlite:
+            # peewee guards connect() and close() with threading.Lock, which gevent turns into a
+            # greenlet lock; request greenlets take it on the hub and the usage and cache writers
+            # in gevent's thread pool. While another process held the write lock, a request was
+            # never answered (tests/integration/test_faults.py::test_store_locked, 2 of 6 full
+            # runs on one host), just as the pool threads gave up: a greenlet's wake-up lost when
+            # a pool thread released this lock is the suspect. SQLite's connect and close never
+            # yield to the hub, so an OS lock, held only while a connection opens or closes,
+            # cannot deadlock two greenlets of one thread.
+            self.database._lock = monkey.get_original("threading", "Lock")()
             # Held open for the worker's life: SQLite checkpoints (an fsync) and deletes the
             # WAL file when its last connection closes, which was once per usage batch.
             self._wal_keeper = sqlite3.connect(self.database.database, check_same_thread=False)
