@@ -185,6 +185,16 @@ def joined_text(blocks: list[dict], separator: str = "") -> str:
 
 # --- tool calls and assistant turns ----------------------------------------------------
 
+def client_tools(tools: list[dict] | None, dropped: list):
+    """The hub request's tools that the client runs, in order; a server tool (it runs inside
+    Anthropic) is named in `dropped` as it is met."""
+    for tool in tools or []:
+        if tool.get("type") in (None, "custom"):
+            yield tool
+        else:
+            dropped.append(f"tools[].type={tool.get('type')}")
+
+
 def anthropic_tool_use_block(tool_call: dict) -> dict:
     """OpenAI ``tool_calls[]`` item -> Anthropic ``tool_use`` block; the id is kept so the
     later ``tool_result`` still matches it."""

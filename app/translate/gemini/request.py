@@ -55,7 +55,7 @@ import mimetypes
 import orjson
 
 from ..capabilities import Target
-from ..content import joined_text, placeholder_block, text_block
+from ..content import client_tools, joined_text, placeholder_block, text_block
 from ..mappings import REASONING_EFFORT_BUDGETS
 from . import parts as gemini_parts
 
@@ -373,10 +373,7 @@ def _contents(hub: dict, dropped: list) -> tuple[list[dict], list[str]]:
 
 def _function_declarations(tools: list, dropped: list) -> list[dict]:
     declarations = []
-    for tool in tools:
-        if tool.get("type") not in (None, "custom"):
-            dropped.append(f"tools[].type={tool.get('type')}")  # a server tool: it runs inside Anthropic
-            continue
+    for tool in client_tools(tools, dropped):
         if tool.get("cache_control"):
             dropped.append("cache_control")
         declaration = {"name": tool.get("name"),

@@ -42,6 +42,7 @@ from ..capabilities import Target
 from ..content import (
     anthropic_blocks_from_openai_content,
     anthropic_tool_use_block,
+    client_tools,
     compact_anthropic_content,
     joined_text,
     openai_assistant_message,
@@ -291,10 +292,7 @@ def _chat_messages(hub: dict, dropped: list) -> list[dict]:
 
 def _chat_tools(tools: list[dict] | None, dropped: list) -> list[dict]:
     converted = []
-    for tool in tools or []:
-        if tool.get("type") not in (None, "custom"):
-            dropped.append(f"tools[].type={tool.get('type')}")  # a server tool: it runs inside Anthropic
-            continue
+    for tool in client_tools(tools, dropped):
         function = {"name": tool.get("name"), "parameters": tool.get("input_schema") or _empty_input_schema()}
         _set_if_present(function, "description", tool.get("description"))
         converted.append({"type": "function", "function": function})

@@ -45,6 +45,7 @@ from ..capabilities import Target
 from ..content import (
     anthropic_blocks_from_openai_content,
     arguments_from_tool_input,
+    client_tools,
     compact_anthropic_content,
     joined_text,
     system_and_turns,
@@ -319,10 +320,7 @@ def _items(hub: dict, dropped: list) -> list[dict]:
 
 def _responses_tools(tools: list[dict] | None, dropped: list) -> list[dict]:
     converted = []
-    for tool in tools or []:
-        if tool.get("type") not in (None, "custom"):
-            dropped.append(f"tools[].type={tool.get('type')}")  # a server tool: it runs inside Anthropic
-            continue
+    for tool in client_tools(tools, dropped):
         function = {"type": "function", "name": tool.get("name"),
                     "parameters": tool.get("input_schema") or _empty_input_schema(), "strict": False}
         _set_if_present(function, "description", tool.get("description"))
